@@ -1,0 +1,419 @@
+"""The ``lms`` command: parse arguments, call one ``lms_core`` function, print.
+
+Installed as the module ``lms_cli``.  No business logic lives here: anything
+the CLI can do, a Python program can do by calling the same service.  Every
+:class:`~lms_core.errors.LmsError` becomes a readable message and exit status
+1; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from lms_core.config import Project, locate_project
+from lms_core.db import read_only, session_factory
+from lms_core.demo import create_demo
+from lms_core.errors import LmsError
+from lms_core.project import init_project, open_database
+from lms_core.schema import current_revision, head_revision
+from lms_core.services.accounts import (
+    grant_role,
+    invite_people,
+    list_accounts,
+    set_password,
+    write_invite_sheet,
+)
+from lms_core.services.importing import ImportReport, write_rejected
+from lms_core.services.org import TreeNode, import_units_file, load_builtin_tree, org_tree
+from lms_core.services.staff import import_staff_file, list_staff
+from lms_core.tabular import Table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _version() -> str:
+    try:
+        return version("taphuan")
+    except PackageNotFoundError:  # pragma: no cover - running from a checkout
+        return "0+unknown"
+
+
+class LmsGroup(click.Group):
+    """A click group that turns library errors into messages, never tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LmsError as exc:
+            click.secho(f"error: {exc}", err=True, fg="red")
+            ctx.exit(1)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            click.secho(f"error: database error: {reason}", err=True, fg="red")
+            ctx.exit(1)
+
+
+@click.group(cls=LmsGroup)
+@click.version_option(_version(), prog_name="lms")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="lms.toml to use (default: found in this folder or a parent).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """Tập huấn: training for child-protection staff, from province to village."""
+    ctx.obj = {"config": config_path}
+
+
+def _project(ctx: click.Context) -> Project:
+    return locate_project(config=ctx.find_root().obj["config"])
+
+
+@contextmanager
+def _engine(ctx: click.Context) -> Iterator[Engine]:
+    engine = open_database(_project(ctx))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _writing(ctx: click.Context) -> Iterator[Session]:
+    """One transaction: everything the command writes, or nothing."""
+    with _engine(ctx) as engine, session_factory(engine).begin() as session:
+        yield session
+
+
+@contextmanager
+def _reading(ctx: click.Context) -> Iterator[Session]:
+    with _engine(ctx) as engine, read_only(engine) as session:
+        yield session
+
+
+# ---------------------------------------------------------------- init, db
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--database-url", default="", help="Default: SQLite file lms.db in FOLDER.")
+@click.option("--language", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing lms.toml.")
+def init_command(folder: Path, database_url: str, language: str, force: bool) -> None:
+    """Create a project: a commented lms.toml, a courses/ folder and the database."""
+    project = init_project(folder, database_url=database_url, language=language, force=force)
+    click.echo(f"project ready in {project.root}")
+    click.echo("next: lms org seed   (the Ninh Bình tree)   or   lms org import units.csv")
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def db_upgrade_command(ctx: click.Context) -> None:
+    """Bring the database schema up to this version's (safe to run twice)."""
+    project = _project(ctx)
+    engine = open_database(project, migrate=True)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database schema at revision {revision}")
+
+
+@db_group.command("status")
+@click.pass_context
+def db_status_command(ctx: click.Context) -> None:
+    """Show the database's schema revision and this code's."""
+    from lms_core.db import make_engine
+
+    engine = make_engine(_project(ctx).database_url)
+    try:
+        click.echo(f"database: {current_revision(engine) or 'empty'}")
+    finally:
+        engine.dispose()
+    click.echo(f"code:     {head_revision()}")
+
+
+# ---------------------------------------------------------------- imports
+
+
+def _import_options(func: F) -> F:
+    options = [
+        click.option("--encoding", help="Text encoding of a CSV that is not UTF-8 (e.g. cp1258)."),
+        click.option("--sheet", help="Worksheet to read from an XLSX with several sheets."),
+        click.option(
+            "--skip-invalid",
+            is_flag=True,
+            help="Import the valid rows; write the others with reasons to a file.",
+        ),
+        click.option(
+            "--rejected",
+            "rejected_path",
+            type=click.Path(path_type=Path),
+            help="Where --skip-invalid writes rejected rows (default: FILE.rejected.csv).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _report(
+    table: Table, report: ImportReport, *, source: Path, rejected_path: Path | None
+) -> None:
+    click.echo(f"{source.name}: {len(table.rows)} rows: {report.summary()}")
+    if report.rejected:
+        target = rejected_path or source.with_name(source.stem + ".rejected.csv")
+        write_rejected(target, table=table, rejected=report.rejected)
+        click.secho(
+            f"{len(report.rejected)} rejected rows written with reasons to {target}",
+            fg="yellow",
+            err=True,
+        )
+
+
+@main.group("org")
+def org_group() -> None:
+    """Organisation tree: provinces, communes, villages, agencies."""
+
+
+@org_group.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@_import_options
+@click.pass_context
+def org_import_command(
+    ctx: click.Context,
+    file: Path,
+    encoding: str | None,
+    sheet: str | None,
+    skip_invalid: bool,
+    rejected_path: Path | None,
+) -> None:
+    """Upsert units from CSV/XLSX with columns code,name,kind,parent_code."""
+    with _writing(ctx) as session:
+        table, report = import_units_file(
+            session, str(file), encoding=encoding, sheet=sheet, skip_invalid=skip_invalid
+        )
+    _report(table, report, source=file, rejected_path=rejected_path)
+
+
+@org_group.command("seed")
+@click.pass_context
+def org_seed_command(ctx: click.Context) -> None:
+    """Import the official Ninh Bình tree shipped with taphuan (129 communes and wards)."""
+    with _writing(ctx) as session:
+        report = load_builtin_tree(session)
+    click.echo(f"Ninh Bình tree: {report.summary()}")
+
+
+def _print_tree(nodes: list[TreeNode], prefix: str = "") -> None:
+    for i, node in enumerate(nodes):
+        last = i == len(nodes) - 1
+        branch = "" if node.depth == 0 else ("└── " if last else "├── ")
+        noun = "person" if node.people_total == 1 else "people"
+        people = f"{node.people_total} {noun}" + (
+            f", {node.people_here} here" if node.children and node.people_here else ""
+        )
+        click.echo(f"{prefix}{branch}{node.code}  {node.name}  [{node.kind}]  {people}")
+        extension = "" if node.depth == 0 else ("    " if last else "│   ")
+        _print_tree(node.children, prefix + extension)
+
+
+@org_group.command("tree")
+@click.argument("code", required=False)
+@click.option("--depth", type=click.IntRange(min=0), help="Show at most this many levels below.")
+@click.pass_context
+def org_tree_command(ctx: click.Context, code: str | None, depth: int | None) -> None:
+    """Print the tree (or the subtree under CODE) with people counts."""
+    with _reading(ctx) as session:
+        roots = org_tree(session, root=code, depth=depth)
+    if not roots:
+        click.echo("no units yet (lms org seed, or lms org import FILE)")
+    _print_tree(roots)
+
+
+@main.group("staff")
+def staff_group() -> None:
+    """People who are trained."""
+
+
+@staff_group.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@_import_options
+@click.pass_context
+def staff_import_command(
+    ctx: click.Context,
+    file: Path,
+    encoding: str | None,
+    sheet: str | None,
+    skip_invalid: bool,
+    rejected_path: Path | None,
+) -> None:
+    """Upsert people from CSV/XLSX: staff_code,full_name,org_code,position[,phone,email]."""
+    with _writing(ctx) as session:
+        table, report = import_staff_file(
+            session, str(file), encoding=encoding, sheet=sheet, skip_invalid=skip_invalid
+        )
+    _report(table, report, source=file, rejected_path=rejected_path)
+
+
+@staff_group.command("list")
+@click.option("--org", help="Unit code.")
+@click.option("--subtree", is_flag=True, help="Include every unit below --org.")
+@click.option("--limit", type=click.IntRange(min=1))
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True
+)
+@click.pass_context
+def staff_list_command(
+    ctx: click.Context, org: str | None, subtree: bool, limit: int | None, fmt: str
+) -> None:
+    """List people, by unit."""
+    if subtree and org is None:
+        raise click.UsageError("--subtree needs --org")
+    with _reading(ctx) as session:
+        people = list_staff(session, org=org, subtree=subtree, limit=limit)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["staff_code", "full_name", "org_code", "position"])
+        for p in people:
+            writer.writerow([p.staff_code, p.full_name, p.org_code, p.position])
+        return
+    for p in people:
+        click.echo(f"{p.staff_code:<12} {p.full_name:<30} {p.org_code:<10} {p.position}")
+    click.echo(f"{len(people)} people", err=True)
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@main.group("accounts")
+def accounts_group() -> None:
+    """Accounts, roles and invite codes."""
+
+
+@accounts_group.command("invite")
+@click.option("--org", required=True, help="Unit whose people are invited.")
+@click.option("--subtree", is_flag=True, help="Also every unit below --org.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV sheet of codes to hand out (keep it safe: it holds live codes).",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 365),
+    default=30,
+    show_default=True,
+    help="Days before the codes expire.",
+)
+@click.option(
+    "--reissue",
+    is_flag=True,
+    help="New codes for people who never signed in; their old codes stop working.",
+)
+@click.pass_context
+def accounts_invite_command(
+    ctx: click.Context, org: str, subtree: bool, out: Path, days: int, reissue: bool
+) -> None:
+    """Create single-use invite codes for people without an account."""
+    if out.exists():
+        raise LmsError(f"{out} already exists; choose another --out (it may hold live codes)")
+    project = _project(ctx)
+    with _writing(ctx) as session:
+        invites = invite_people(session, org=org, subtree=subtree, days=days, reissue=reissue)
+        write_invite_sheet(out, invites, site_url=project.config.site.base_url)
+    click.echo(f"{len(invites)} invite codes written to {out} (valid {days} days)")
+
+
+@accounts_group.command("grant")
+@click.argument("staff_code")
+@click.option(
+    "--role", required=True, type=click.Choice(["learner", "trainer", "manager", "admin"])
+)
+@click.option("--org", help="Unit whose subtree a trainer or manager looks after.")
+@click.pass_context
+def accounts_grant_command(ctx: click.Context, staff_code: str, role: str, org: str | None) -> None:
+    """Give a person a role; prints an invite code if they have never signed in."""
+    with _writing(ctx) as session:
+        invite = grant_role(session, staff_code=staff_code, role=role, scope_org=org)
+    click.echo(f"{staff_code}: role {role}" + (f" over {org}" if org else ""))
+    if invite is not None:
+        click.echo(
+            f"invite code (give it to the person only): {invite.code}  "
+            f"expires {invite.expires_at.date().isoformat()}"
+        )
+
+
+@accounts_group.command("set-password")
+@click.argument("staff_code")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.pass_context
+def accounts_set_password_command(
+    ctx: click.Context, staff_code: str, password_stdin: bool
+) -> None:
+    """Set an account's password (first admin, or a reset)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
+    with _writing(ctx) as session:
+        set_password(session, staff_code=staff_code, password=password)
+    click.echo(f"password set for {staff_code}")
+
+
+@accounts_group.command("list")
+@click.option("--role", type=click.Choice(["learner", "trainer", "manager", "admin"]))
+@click.pass_context
+def accounts_list_command(ctx: click.Context, role: str | None) -> None:
+    """List accounts with role, status and scope."""
+    with _reading(ctx) as session:
+        entries = list_accounts(session, role=role)
+    for e in entries:
+        click.echo(f"{e.role:<8} {e.status:<9} {e.staff_code:<12} {e.full_name:<30} {e.scope_code}")
+
+
+# ---------------------------------------------------------------- demo
+
+
+@main.command("demo")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default="lms-demo")
+@click.option("--staff", type=click.IntRange(1, 100_000), default=300, show_default=True)
+@click.option("--force", is_flag=True, help="Recreate the demo database if FOLDER has one.")
+def demo_command(folder: Path, staff: int, force: bool) -> None:
+    """Create a ready-to-try workspace on SQLite with the Ninh Bình tree and sample staff."""
+    result = create_demo(folder, staff=staff, force=force)
+    root = result.project.root
+    click.echo(f"demo project in {root}: {result.units} units, {result.staff} staff")
+    click.echo("demo accounts (random passwords, shown once):")
+    for a in result.accounts:
+        scope = f" over {a.scope}" if a.scope else ""
+        click.echo(f"  {a.role:<8} {a.staff_code}  {a.full_name}{scope}  password: {a.password}")
+    click.echo("\nnext steps:")
+    click.echo(f"  cd {folder}")
+    click.echo("  lms org tree --depth 1")
+    click.echo("  lms staff list --org 37 --subtree --limit 20")
+    click.echo("  lms accounts invite --org 37 --subtree --out invites.csv")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,209 @@
+"""Project configuration: ``lms.toml``, validated in one place.
+
+Every command works inside a *project*: a folder with an ``lms.toml``.  The
+file is validated by pydantic and **all** problems are reported at once, with
+"did you mean" for misspelled keys, because a trainer fixing a config file one
+error per run gives up quickly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lms_core.errors import ConfigError
+
+CONFIG_NAME = "lms.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(_Strict):
+    """How the static site presents itself."""
+
+    title: str = "Tập huấn bảo vệ trẻ em"
+    base_url: str = Field(
+        default="", description="Public URL of the site, used in certificates' QR codes"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_only(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (or be empty)")
+        return value.rstrip("/")
+
+
+class PathsConfig(_Strict):
+    """Folders, relative to the folder holding ``lms.toml``."""
+
+    courses: str = "courses"
+    output: str = "site"
+
+
+class ProjectConfig(_Strict):
+    """The validated contents of ``lms.toml``."""
+
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty = lms.db beside lms.toml"
+    )
+    language: Literal["vi", "en"] = "vi"
+    province_code: str = "37"
+    site: SiteConfig = SiteConfig()
+    paths: PathsConfig = PathsConfig()
+
+
+class Project(BaseModel):
+    """A loaded project: its folder and its validated configuration."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    root: Path
+    config: ProjectConfig
+    config_path: Path | None = None
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL, or a SQLite file ``lms.db`` beside ``lms.toml``."""
+        url = os.environ.get("LMS_DATABASE_URL") or self.config.database_url
+        if url:
+            return url
+        return f"sqlite:///{(self.root / 'lms.db').as_posix()}"
+
+    @property
+    def courses_dir(self) -> Path:
+        return self.root / self.config.paths.courses
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / self.config.paths.output
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def _submodel(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The pydantic model that owns the key at ``loc`` (for "did you mean")."""
+    current: type[BaseModel] = model
+    for part in loc[:-1]:
+        field = current.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            current = annotation
+    return current
+
+
+def format_validation_error(error: ValidationError, *, model: type[BaseModel], source: str) -> str:
+    """Turn a pydantic error into one readable line per problem."""
+    lines = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        key = ".".join(str(p) for p in loc)
+        if item["type"] == "extra_forbidden":
+            owner = _submodel(model, loc)
+            close = difflib.get_close_matches(str(loc[-1]), _known_keys(owner), n=1)
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else ("known keys: " + ", ".join(_known_keys(owner)))
+            )
+            lines.append(f"{source}: unknown key '{key}' ({hint})")
+        else:
+            lines.append(f"{source}: {key}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any], *, source: str) -> ProjectConfig:
+    """Validate a parsed TOML document, reporting every problem at once."""
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            format_validation_error(exc, model=ProjectConfig, source=source)
+        ) from None
+
+
+def load_config(path: Path) -> Project:
+    """Read and validate ``lms.toml`` at ``path``."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text (save it as UTF-8)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    config = parse_config(data, source=str(path))
+    return Project(root=path.parent.resolve(), config=config, config_path=path.resolve())
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``lms.toml`` in ``start`` or one of its parents."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def locate_project(*, config: Path | None = None, cwd: Path | None = None) -> Project:
+    """Find and load the project: explicit ``config``, else ``$LMS_CONFIG``, else search upwards."""
+    if config is None and os.environ.get("LMS_CONFIG"):
+        config = Path(os.environ["LMS_CONFIG"])
+    if config is not None:
+        if config.is_dir():
+            config = config / CONFIG_NAME
+        if not config.is_file():
+            raise ConfigError(f"{config}: no such configuration file")
+        return load_config(config)
+    found = find_config(cwd or Path.cwd())
+    if found is None:
+        raise ConfigError(
+            f"no {CONFIG_NAME} in this folder or any parent "
+            "(run 'lms init' to create a project, or pass --config PATH)"
+        )
+    return load_config(found)
+
+
+CONFIG_TEMPLATE = """\
+# Tập huấn project configuration.  Every key is optional; the values shown
+# are the defaults.  Run `lms db upgrade` after changing database_url.
+
+# Where records live.  Empty: a SQLite file lms.db beside this file.
+# PostgreSQL: "postgresql+psycopg://user@host:5432/dbname"
+# (the environment variable LMS_DATABASE_URL overrides this value).
+database_url = "{database_url}"
+
+# Language of messages and of the generated site: "vi" or "en".
+language = "{language}"
+
+# Administrative code of the province (used in certificate serials).
+province_code = "37"
+
+[site]
+title = "Tập huấn bảo vệ trẻ em"
+# Public address of the site, e.g. "https://taphuan.ninhbinh.gov.vn".
+base_url = ""
+
+[paths]
+# Relative to this file.
+courses = "courses"
+output = "site"
+"""
+
+
+def render_config_template(*, database_url: str = "", language: str = "vi") -> str:
+    """The commented ``lms.toml`` that ``lms init`` writes."""
+    escaped = database_url.replace("\\", "\\\\").replace('"', '\\"')
+    return CONFIG_TEMPLATE.format(database_url=escaped, language=language)

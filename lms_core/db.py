@@ -1,0 +1,111 @@
+"""Engines and sessions, with the SQLite settings that make it safe to share.
+
+SQLite is the embedded default, so it must behave under concurrent writers:
+WAL lets readers work while one writer writes, ``busy_timeout`` makes a second
+writer wait instead of failing, and every transaction starts with ``BEGIN
+IMMEDIATE`` so a writer takes its lock up front instead of failing half-way
+with "database is locked" when it upgrades a read lock.  PostgreSQL needs none
+of this and goes through the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from lms_core.errors import DatabaseError
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode loses at most the last transactions on power loss,
+        # never corrupts; FULL costs an fsync per commit.  Records are precious:
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for ``url`` with the project's settings.
+
+    Raises :class:`DatabaseError` for a malformed URL or a missing driver;
+    reachability is checked by :func:`check_connection`.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(
+            f"database_url {url!r} is not a valid URL "
+            "(examples: sqlite:///lms.db, postgresql+psycopg://user@host/db)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    kwargs: dict[str, Any] = {"echo": echo}
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if backend == "postgresql":
+        kwargs["pool_pre_ping"] = True
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError, ImportError):
+        raise DatabaseError(
+            f"no driver for {parsed.drivername}: install the extra with "
+            "'pip install \"taphuan[postgres]\"'"
+        ) from None
+    if backend == "sqlite":
+        _install_sqlite_hooks(engine)
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once, turning driver errors into a readable :class:`DatabaseError`."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(
+            f"cannot open the database {_redact(str(engine.url))}: {reason} "
+            "(check database_url in lms.toml, and that the server is running)"
+        ) from None
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory; callers own transactions (``with factory.begin() as s:``)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Session]:
+    """A session for reads only: on SQLite it begins DEFERRED so it never blocks writers."""
+    ro = engine.execution_options(sqlite_begin="DEFERRED")
+    with Session(ro) as session, session.begin():
+        yield session

@@ -1,0 +1,203 @@
+"""Database tables as SQLAlchemy 2 typed models.
+
+Only ``lms_core`` services talk to these.  Timestamps are stored as UTC and
+returned timezone-aware on every engine (SQLite has no time zones, so a small
+type decorator does it), because a completion date off by seven hours is a
+wrong certificate in Vietnam.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored as naive UTC and read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC)
+
+
+# Materialised paths are compared byte-wise ("/1/5/" < "/1/50"); PostgreSQL's
+# default collation may ignore punctuation, so the column uses "C" there.
+PathString = String(1024).with_variant(String(1024, collation="C"), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+ORG_KINDS = (
+    "province",
+    "commune",
+    "ward",
+    "special_zone",
+    "village",
+    "residential_group",
+    "agency",
+    "unit",
+)
+ROLES = ("learner", "trainer", "manager", "admin")
+ACCOUNT_STATUSES = ("invited", "active", "disabled")
+
+
+class OrgUnit(Base):
+    """A node of the organisation tree: province, commune, village, agency…
+
+    ``path`` is the chain of ids from the root, ``"/1/17/245/"``, so a subtree
+    is one indexed range query.  ``valid_to`` is set when a unit is dissolved
+    or merged: its history stays, new enrolments do not go there.
+    """
+
+    __tablename__ = "org_unit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(24))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org_unit.id", ondelete="RESTRICT"), index=True
+    )
+    path: Mapped[str] = mapped_column(PathString, index=True)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+
+
+class Person(Base):
+    """A member of staff who may be trained.  ``full_name`` is stored NFC."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_code: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255))
+    org_unit_id: Mapped[int] = mapped_column(
+        ForeignKey("org_unit.id", ondelete="RESTRICT"), index=True
+    )
+    position: Mapped[str] = mapped_column(String(255), default="")
+    phone: Mapped[str] = mapped_column(String(32), default="")
+    email: Mapped[str] = mapped_column(String(255), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org_unit: Mapped[OrgUnit] = relationship()
+
+
+class Account(Base):
+    """How a person signs in, and what they may see.
+
+    ``scope_org_id`` bounds what a trainer or manager sees: that unit and its
+    whole subtree.  ``password_hash`` (argon2) is empty until the person
+    redeems an invite.
+    """
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="learner")
+    scope_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("org_unit.id", ondelete="RESTRICT"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="invited")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    person: Mapped[Person] = relationship()
+
+
+class Invite(Base):
+    """A single-use, expiring code that lets a person set their password.
+
+    Only a SHA-256 of the code is stored: the code has at least 60 bits of
+    randomness, so a slow hash adds nothing and a fast one allows lookup.
+    """
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """Append-only log of what happened: who, what, when, from where.
+
+    ``data`` never holds personal data (names, staff codes, answers); it holds
+    ids and counts, so the log can be kept and shared for audit.
+    """
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_verb_time", "verb", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL")
+    )
+    verb: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    source: Mapped[str] = mapped_column(String(32), default="cli")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# Core tables of the bulk paths (imports use Core insert/update executemany).
+org_unit_table = cast(Table, OrgUnit.__table__)
+person_table = cast(Table, Person.__table__)

@@ -1,0 +1,48 @@
+"""Text helpers shared by every importer: one normalisation, one "did you mean"."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_SPACES = re.compile(r"\s+")
+
+
+def nfc(value: str) -> str:
+    """NFC-normalise; Vietnamese typed on some keyboards arrives decomposed."""
+    return value if value.isascii() else unicodedata.normalize("NFC", value)
+
+
+def clean(value: str) -> str:
+    """NFC, trimmed, inner runs of whitespace collapsed to one space."""
+    value = nfc(value).strip()
+    if "  " in value or "\t" in value or "\n" in value or "\u00a0" in value:
+        value = _SPACES.sub(" ", value)
+    return value
+
+
+def fold(value: str) -> str:
+    """Lower-case and strip diacritics ("Đồng Hới" -> "dong hoi") for matching."""
+    value = unicodedata.normalize("NFD", value.lower()).replace("đ", "d")
+    return "".join(ch for ch in value if not unicodedata.combining(ch))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A "did you mean 'x'?" suffix, or an empty string when nothing is close."""
+    options = list(choices)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:
+        folded = {fold(o): o for o in options}
+        hit = difflib.get_close_matches(fold(word), list(folded), n=1, cutoff=0.6)
+        close = [folded[hit[0]]] if hit else []
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(cell: str) -> str:
+    """Make a spreadsheet cell inert: Excel runs cells that start with ``= + - @``."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell

@@ -1,0 +1,130 @@
+"""The ``lms`` command end to end, on the test project (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import Cli
+
+from lms_cli import main
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_seed_tree_staff_invite_flow(cli: Cli, tmp_path: Path) -> None:
+    result = cli("org", "seed")
+    assert result.exit_code == 0, result.output
+    assert "created 137" in result.output
+    villages = write(tmp_path / "v.csv", "code,name,kind,parent_code\n13285-01,Tổ dân phố 1,"
+                                         "tổ dân phố,13285\n")
+    assert cli("org", "import", str(villages)).exit_code == 0
+    staff = write(tmp_path / "staff.csv", "staff_code,full_name,org_code,position\n"
+                                          "X1,Nguyễn Văn An,13285,Giáo viên\n"
+                                          "X2,Trần Thị Bình,13285-01,Cộng tác viên\n")
+    result = cli("staff", "import", str(staff))
+    assert result.exit_code == 0
+    assert "created 2, updated 0, unchanged 0, rejected 0" in result.output
+    assert "unchanged 2" in cli("staff", "import", str(staff)).output
+    tree = cli("org", "tree", "13285").output
+    assert "13285  Phường Phủ Lý  [ward]  2 people, 1 here" in tree
+    assert "└── 13285-01  Tổ dân phố 1  [residential_group]  1 person" in tree
+    assert "37  Tỉnh Ninh Bình" in cli("org", "tree", "--depth", "0").output
+    listing = cli("staff", "list", "--org", "13285", "--subtree").output
+    assert "Nguyễn Văn An" in listing and "Trần Thị Bình" in listing
+    out = tmp_path / "invites.csv"
+    result = cli("accounts", "invite", "--org", "13285", "--subtree", "--out", str(out))
+    assert result.exit_code == 0 and "2 invite codes" in result.output
+    again = cli("accounts", "invite", "--org", "13285", "--out", str(out))
+    assert again.exit_code == 1 and "already exists" in again.output
+    grant = cli("accounts", "grant", "X1", "--role", "manager", "--org", "13285")
+    assert grant.exit_code == 0 and "invite code" in grant.output
+    pw = cli("accounts", "set-password", "X1", "--password-stdin", input="mật khẩu rất dài\n")
+    assert pw.exit_code == 0
+    assert "manager  active" in cli("accounts", "list").output
+
+
+def test_bad_import_exits_1_with_located_messages(cli: Cli, tmp_path: Path) -> None:
+    cli("org", "seed")
+    bad = write(tmp_path / "staff.csv", "staff_code,full_name,org_code,position\n"
+                                        "X1,,99999,Giáo viên\n")
+    result = cli("staff", "import", str(bad))
+    assert result.exit_code == 1
+    assert "staff.csv:2:2: error: full_name: empty" in result.output
+    assert "staff.csv:2:3: error: org_code: unknown unit '99999'" in result.output
+    assert "Traceback" not in result.output
+    assert "0 people" in cli("staff", "list").output or cli("staff", "list").output == ""
+
+
+def test_skip_invalid_writes_rejected_file(cli: Cli, tmp_path: Path) -> None:
+    cli("org", "seed")
+    bad = write(tmp_path / "staff.csv", "staff_code,full_name,org_code,position\n"
+                                        "X1,An,13285,GV\nX2,Bình,nowhere,GV\n")
+    result = cli("staff", "import", str(bad), "--skip-invalid")
+    assert result.exit_code == 0
+    assert "created 1" in result.output
+    rejected = (tmp_path / "staff.rejected.csv").read_text(encoding="utf-8-sig")
+    assert "nowhere" in rejected and "unknown unit" in rejected
+
+
+def test_missing_file_and_cycles(cli: Cli, tmp_path: Path) -> None:
+    result = cli("org", "import", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 1 and "nope.csv" in result.output
+    cyc = write(tmp_path / "c.csv", "code,name,kind,parent_code\nA,a,unit,B\nB,b,unit,A\n")
+    result = cli("org", "import", str(cyc))
+    assert result.exit_code == 1 and "cycle" in result.output
+
+
+def test_no_project_and_wrong_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LMS_CONFIG", raising=False)
+    monkeypatch.delenv("LMS_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(main, ["org", "tree"])
+    assert result.exit_code == 1 and "lms init" in result.output
+    write(tmp_path / "lms.toml", 'database_url = "postgresql+psycopg://x@127.0.0.1:1/none"\n')
+    result = runner.invoke(main, ["org", "tree"])
+    assert result.exit_code == 1 and "cannot open the database" in result.output
+    assert "Traceback" not in result.output
+    write(tmp_path / "lms.toml", 'databse_url = "x"\n')
+    result = runner.invoke(main, ["org", "tree"])
+    assert result.exit_code == 1 and "did you mean 'database_url'" in result.output
+
+
+def test_init_then_db_upgrade_and_status(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LMS_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(main, ["init", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p" / "lms.db").exists() and (tmp_path / "p" / "courses").is_dir()
+    cfg = str(tmp_path / "p" / "lms.toml")
+    assert runner.invoke(main, ["--config", cfg, "db", "upgrade"]).exit_code == 0
+    status = runner.invoke(main, ["--config", cfg, "db", "status"]).output
+    assert status.count("0001") == 2
+
+
+def test_installed_console_script_runs_the_demo(tmp_path: Path) -> None:
+    """The real ``lms`` executable from the environment, in a subprocess."""
+    exe = shutil.which("lms", path=str(Path(sys.executable).parent)) or shutil.which("lms")
+    if exe is None:
+        pytest.skip("the lms console script is not installed (pip install -e .)")
+    env = {k: v for k, v in os.environ.items() if k not in ("LMS_CONFIG", "LMS_DATABASE_URL")}
+    done = subprocess.run([exe, "demo", str(tmp_path / "demo")], capture_output=True,
+                          text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "300 staff" in done.stdout and "admin" in done.stdout
+    tree = subprocess.run([exe, "org", "tree", "--depth", "1"], cwd=tmp_path / "demo",
+                          capture_output=True, text=True, env=env, check=False)
+    assert "37  Tỉnh Ninh Bình  [province]  300 people" in tree.stdout
+    again = subprocess.run([exe, "demo", str(tmp_path / "demo")], capture_output=True,
+                           text=True, env=env, check=False)
+    assert again.returncode == 1 and "--force" in again.stderr
