@@ -24,8 +24,10 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -59,6 +61,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         assert isinstance(value, dt.datetime)
         return value.replace(tzinfo=dt.UTC)
+
+
+def sql_timestamp(value: dt.datetime) -> ColumnElement[dt.datetime]:
+    """``value`` as a typed SQL constant, for bulk statements.
+
+    Rendered once into the statement instead of bound and converted for every
+    row of an executemany; stored exactly as :class:`UTCDateTime` stores it.
+    """
+    naive = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return literal_column(f"'{naive:%Y-%m-%d %H:%M:%S.%f}'", UTCDateTime())
 
 
 # Materialised paths are compared byte-wise ("/1/5/" < "/1/50"); PostgreSQL's

@@ -17,7 +17,9 @@ def nfc(value: str) -> str:
 
 def clean(value: str) -> str:
     """NFC, trimmed, inner runs of whitespace collapsed to one space."""
-    value = nfc(value).strip()
+    if not value.isascii():
+        value = unicodedata.normalize("NFC", value)
+    value = value.strip()
     if "  " in value or "\t" in value or "\n" in value or "\u00a0" in value:
         value = _SPACES.sub(" ", value)
     return value
@@ -38,6 +40,28 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
         hit = difflib.get_close_matches(fold(word), list(folded), n=1, cutoff=0.6)
         close = [folded[hit[0]]] if hit else []
     return f"did you mean '{close[0]}'?" if close else ""
+
+
+class Suggester:
+    """ "Did you mean" for many lookups against one big list, with bounded cost.
+
+    A hostile or badly broken file can have 100,000 unknown codes; fuzzy
+    matching each against 30,000 units would take hours.  Suggestions are
+    cached per word and computed for the first ``limit`` distinct words only.
+    """
+
+    def __init__(self, choices: Iterable[str], *, limit: int = 50) -> None:
+        self.choices = list(choices)
+        self.limit = limit
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, word: str) -> str:
+        if word in self.cache:
+            return self.cache[word]
+        if len(self.cache) >= self.limit:
+            return ""
+        self.cache[word] = did_you_mean(word, self.choices)
+        return self.cache[word]
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

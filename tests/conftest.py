@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from lms_cli import main
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from lms_cli import main
 from lms_core.config import Project
 from lms_core.db import session_factory
 from lms_core.project import init_project, open_database

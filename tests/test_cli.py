@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Cli
 
+from conftest import Cli
 from lms_cli import main
 
 
@@ -24,12 +24,16 @@ def test_seed_tree_staff_invite_flow(cli: Cli, tmp_path: Path) -> None:
     result = cli("org", "seed")
     assert result.exit_code == 0, result.output
     assert "created 137" in result.output
-    villages = write(tmp_path / "v.csv", "code,name,kind,parent_code\n13285-01,Tổ dân phố 1,"
-                                         "tổ dân phố,13285\n")
+    villages = write(
+        tmp_path / "v.csv", "code,name,kind,parent_code\n13285-01,Tổ dân phố 1,tổ dân phố,13285\n"
+    )
     assert cli("org", "import", str(villages)).exit_code == 0
-    staff = write(tmp_path / "staff.csv", "staff_code,full_name,org_code,position\n"
-                                          "X1,Nguyễn Văn An,13285,Giáo viên\n"
-                                          "X2,Trần Thị Bình,13285-01,Cộng tác viên\n")
+    staff = write(
+        tmp_path / "staff.csv",
+        "staff_code,full_name,org_code,position\n"
+        "X1,Nguyễn Văn An,13285,Giáo viên\n"
+        "X2,Trần Thị Bình,13285-01,Cộng tác viên\n",
+    )
     result = cli("staff", "import", str(staff))
     assert result.exit_code == 0
     assert "created 2, updated 0, unchanged 0, rejected 0" in result.output
@@ -54,8 +58,9 @@ def test_seed_tree_staff_invite_flow(cli: Cli, tmp_path: Path) -> None:
 
 def test_bad_import_exits_1_with_located_messages(cli: Cli, tmp_path: Path) -> None:
     cli("org", "seed")
-    bad = write(tmp_path / "staff.csv", "staff_code,full_name,org_code,position\n"
-                                        "X1,,99999,Giáo viên\n")
+    bad = write(
+        tmp_path / "staff.csv", "staff_code,full_name,org_code,position\nX1,,99999,Giáo viên\n"
+    )
     result = cli("staff", "import", str(bad))
     assert result.exit_code == 1
     assert "staff.csv:2:2: error: full_name: empty" in result.output
@@ -66,8 +71,10 @@ def test_bad_import_exits_1_with_located_messages(cli: Cli, tmp_path: Path) -> N
 
 def test_skip_invalid_writes_rejected_file(cli: Cli, tmp_path: Path) -> None:
     cli("org", "seed")
-    bad = write(tmp_path / "staff.csv", "staff_code,full_name,org_code,position\n"
-                                        "X1,An,13285,GV\nX2,Bình,nowhere,GV\n")
+    bad = write(
+        tmp_path / "staff.csv",
+        "staff_code,full_name,org_code,position\nX1,An,13285,GV\nX2,Bình,nowhere,GV\n",
+    )
     result = cli("staff", "import", str(bad), "--skip-invalid")
     assert result.exit_code == 0
     assert "created 1" in result.output
@@ -99,8 +106,7 @@ def test_no_project_and_wrong_database(tmp_path: Path, monkeypatch: pytest.Monke
     assert result.exit_code == 1 and "did you mean 'database_url'" in result.output
 
 
-def test_init_then_db_upgrade_and_status(tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_then_db_upgrade_and_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LMS_DATABASE_URL", raising=False)
     runner = CliRunner()
     result = runner.invoke(main, ["init", str(tmp_path / "p")])
@@ -118,13 +124,21 @@ def test_installed_console_script_runs_the_demo(tmp_path: Path) -> None:
     if exe is None:
         pytest.skip("the lms console script is not installed (pip install -e .)")
     env = {k: v for k, v in os.environ.items() if k not in ("LMS_CONFIG", "LMS_DATABASE_URL")}
-    done = subprocess.run([exe, "demo", str(tmp_path / "demo")], capture_output=True,
-                          text=True, env=env, check=False)
+    done = subprocess.run(
+        [exe, "demo", str(tmp_path / "demo")], capture_output=True, text=True, env=env, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert "300 staff" in done.stdout and "admin" in done.stdout
-    tree = subprocess.run([exe, "org", "tree", "--depth", "1"], cwd=tmp_path / "demo",
-                          capture_output=True, text=True, env=env, check=False)
+    tree = subprocess.run(
+        [exe, "org", "tree", "--depth", "1"],
+        cwd=tmp_path / "demo",
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert "37  Tỉnh Ninh Bình  [province]  300 people" in tree.stdout
-    again = subprocess.run([exe, "demo", str(tmp_path / "demo")], capture_output=True,
-                           text=True, env=env, check=False)
+    again = subprocess.run(
+        [exe, "demo", str(tmp_path / "demo")], capture_output=True, text=True, env=env, check=False
+    )
     assert again.returncode == 1 and "--force" in again.stderr

@@ -155,3 +155,17 @@ def test_tree_counts_and_depth(session: Session, tmp_path: Path) -> None:
     assert len(full[0].children) == 136
     with pytest.raises(NotFoundError, match=r"no unit with code '13286' \(did you mean"):
         org_tree(session, root="13286")
+
+
+def test_long_chain_and_mass_unknown_parents_stay_linear(session: Session, tmp_path: Path) -> None:
+    """Hostile files fail fast and completely: no quadratic work, nothing written."""
+    chain = "".join(f"U{i},u{i},unit,{'U' + str(i - 1) if i else ''}\n" for i in range(20_000))
+    with pytest.raises(ImportValidationError, match="deeper than 32 levels") as info:
+        import_units_file(session, csv_file(tmp_path, chain))
+    assert len(info.value.problems) == 20_000 - 32
+    _, report = import_units_file(session, csv_file(tmp_path, chain), skip_invalid=True)
+    assert report.created == 32 and units(session)["U31"][3] == 31
+    orphans = "".join(f"X{i},x,unit,NOPE{i}\n" for i in range(20_000))
+    with pytest.raises(ImportValidationError) as info:
+        import_units_file(session, csv_file(tmp_path, orphans, "orphans.csv"))
+    assert len(info.value.problems) == 20_000

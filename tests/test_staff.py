@@ -210,3 +210,13 @@ def _write(path: Path, text: str) -> Path:
 )
 def test_phone_normalisation(raw: str, expected: str | None) -> None:
     assert normalise_phone(raw) == expected
+
+
+def test_bulk_timestamps_read_back_as_aware_utc(tree: Session, tmp_path: Path) -> None:
+    import datetime as dt
+
+    before = dt.datetime.now(dt.UTC)
+    import_staff_file(tree, staff_csv(tmp_path))
+    person = tree.scalars(select(Person).where(Person.staff_code == "NB001")).one()
+    assert person.created_at.tzinfo is dt.UTC and person.active is True
+    assert before - dt.timedelta(seconds=5) < person.created_at < before + dt.timedelta(minutes=1)

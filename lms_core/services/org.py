@@ -18,15 +18,17 @@ from importlib import resources
 from sqlalchemy import Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from lms_core.db import bulk_work
 from lms_core.errors import NotFoundError
 from lms_core.models import ORG_KINDS, OrgUnit, Person, org_unit_table, utcnow
 from lms_core.services.events import record_event
 from lms_core.services.importing import ImportReport, RowProblems
 from lms_core.tabular import Row, Table, read_table
-from lms_core.text import clean, did_you_mean, fold
+from lms_core.text import Suggester, clean, did_you_mean, fold
 
 UNIT_COLUMNS = ("code", "name", "kind", "parent_code")
 UNIT_OPTIONAL = ("valid_from", "valid_to")
+MAX_DEPTH = 32  # province → … → village is 3-5; keeps materialised paths short
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 #: Vietnamese words HR staff write in the kind column, folded (no diacritics).
@@ -124,18 +126,6 @@ def _validate_row(row: Row, problems: RowProblems) -> _UnitIn | None:
     )
 
 
-def _chain(code: str, parents: dict[str, str]) -> list[str] | None:
-    """The parent chain from ``code`` upwards, or the cycle if there is one."""
-    seen = [code]
-    current = parents.get(code, "")
-    while current:
-        if current in seen:
-            return [*seen[seen.index(current) :], current]
-        seen.append(current)
-        current = parents.get(current, "")
-    return None
-
-
 def _check_tree(
     units: list[_UnitIn],
     existing: dict[str, _Existing],
@@ -145,60 +135,153 @@ def _check_tree(
 ) -> None:
     """Reject unknown parents and cycles in the tree as it would be after import.
 
-    Rows are re-checked until stable, because rejecting a new parent makes its
-    children's parent unknown (only matters with --skip-invalid).
+    Linear in the number of units (a hostile file may hold one chain of
+    100,000 units).  Repeats only when a rejection changes the tree, which
+    matters with --skip-invalid: a rejected new unit takes its children along,
+    a rejected existing unit stays where it was.
     """
     current_parent = {
         code: (code_of[u.parent_id] if u.parent_id is not None else "")
         for code, u in existing.items()
     }
+    suggest = Suggester([*all_lines, *existing])
     while True:
-        live = [u for u in units if not problems.bad(u.row)]
-        in_file = {u.code for u in live}
+        live = {u.code: u for u in units if not problems.bad(u.row)}
+        placed = _reachable(live, existing)
+        unplaced = {c: u.parent_code for c, u in live.items() if c not in placed}
+        in_cycle: set[str] = set()
+        for cycle in _find_cycles(unplaced):
+            in_cycle.update(cycle)
+            for code in cycle[:-1]:
+                _cycle_problem(live[code], cycle, existing, current_parent, problems)
+        for code in unplaced.keys() - in_cycle:
+            _parent_problem(live[code], live, existing, problems, all_lines, suggest)
+        live = {c: u for c, u in live.items() if c in placed}
         parents = dict(current_parent)
-        parents.update({u.code: u.parent_code for u in live})
-        changed = False
-        for unit in live:
-            parent = unit.parent_code
-            if parent and parent not in in_file and parent not in existing:
-                if parent in all_lines:
-                    message = f"parent unit '{parent}' (line {all_lines[parent]}) is invalid"
-                    hint = "fix that row first"
-                else:
-                    message = f"unknown parent unit '{parent}'"
-                    hint = (
-                        did_you_mean(parent, [*in_file, *existing])
-                        or "add the parent to the file or import it first"
-                    )
-                problems.add(unit.row, "parent_code", message, hint)
-                changed = True
-                continue
-            cycle = _chain(unit.code, parents)
-            if cycle is not None:
-                if unit.code in existing and unit.code in _ancestors(
-                    unit.parent_code, current_parent
-                ):
-                    message = (
-                        f"cannot move '{unit.code}' under '{unit.parent_code}', which is inside it"
-                    )
-                else:
-                    message = "the tree would have a cycle: " + " → ".join(cycle)
-                problems.add(
-                    unit.row,
-                    "parent_code",
-                    message,
-                    "a unit's parent must not be the unit itself or one of its descendants",
-                )
-                changed = True
-        if not changed:
+        parents.update({c: u.parent_code for c, u in live.items()})
+        cycles = _find_cycles(parents)
+        for cycle in cycles:
+            for code in cycle[:-1]:
+                if code in live:
+                    _cycle_problem(live[code], cycle, existing, current_parent, problems)
+        if cycles or len(placed) != len(live):
+            continue
+        too_deep = [c for c, d in _depths(parents).items() if d >= MAX_DEPTH and c in live]
+        for code in too_deep:
+            problems.add(
+                live[code].row,
+                "parent_code",
+                f"the tree would be deeper than {MAX_DEPTH} levels here",
+                "check the parent codes: real trees are a few levels deep",
+            )
+        if not too_deep:
             return
 
 
-def _ancestors(code: str, parents: dict[str, str]) -> list[str]:
-    out = []
+def _depths(parents: dict[str, str]) -> dict[str, int]:
+    """Depth of every unit (roots are 0) in an acyclic child -> parent map."""
+    depth: dict[str, int] = {}
+    for start in parents:
+        path = []
+        code = start
+        while code and code not in depth:
+            path.append(code)
+            code = parents.get(code, "")
+        base = depth[code] if code else -1
+        for member in reversed(path):
+            base += 1
+            depth[member] = base
+    return depth
+
+
+def _reachable(live: dict[str, _UnitIn], existing: dict[str, _Existing]) -> set[str]:
+    """File units whose parent will exist: roots, existing parents, then downwards."""
+    children: dict[str, list[str]] = {}
+    queue = []
+    for code, unit in live.items():
+        parent = unit.parent_code
+        if not parent or (parent in existing and parent not in live):
+            queue.append(code)
+        else:
+            children.setdefault(parent, []).append(code)
+    placed = set(queue)
+    while queue:
+        code = queue.pop()
+        for child in children.get(code, ()):
+            if child not in placed:
+                placed.add(child)
+                queue.append(child)
+    return placed
+
+
+def _find_cycles(parents: dict[str, str]) -> list[list[str]]:
+    """Every cycle in a child -> parent map, each as [a, b, …, a]; linear time."""
+    done: set[str] = set()
+    cycles = []
+    for start in parents:
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        code = start
+        while code and code not in done:
+            if code in on_path:
+                cycles.append([*path[on_path[code] :], code])
+                break
+            on_path[code] = len(path)
+            path.append(code)
+            code = parents.get(code, "")
+        done.update(path)
+    return cycles
+
+
+def _parent_problem(
+    unit: _UnitIn,
+    live: dict[str, _UnitIn],
+    existing: dict[str, _Existing],
+    problems: RowProblems,
+    all_lines: dict[str, int],
+    suggest: Suggester,
+) -> None:
+    parent = unit.parent_code
+    if parent in live or parent in existing:
+        message = f"parent unit '{parent}' cannot be placed (see line {all_lines[parent]})"
+        hint = "fix the rows above it first"
+    elif parent in all_lines:
+        message = f"parent unit '{parent}' (line {all_lines[parent]}) is invalid"
+        hint = "fix that row first"
+    else:
+        message = f"unknown parent unit '{parent}'"
+        hint = suggest(parent) or "add the parent to the file or import it first"
+    problems.add(unit.row, "parent_code", message, hint)
+
+
+def _cycle_problem(
+    unit: _UnitIn,
+    cycle: list[str],
+    existing: dict[str, _Existing],
+    current_parent: dict[str, str],
+    problems: RowProblems,
+) -> None:
+    moved_inside = unit.code in existing and unit.code in _ancestors(
+        unit.parent_code, current_parent
+    )
+    if moved_inside:
+        message = f"cannot move '{unit.code}' under '{unit.parent_code}', which is inside it"
+    else:
+        shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-3:]]
+        message = "the tree would have a cycle: " + " → ".join(shown)
+    problems.add(
+        unit.row,
+        "parent_code",
+        message,
+        "a unit's parent must not be the unit itself or one of its descendants",
+    )
+
+
+def _ancestors(code: str, parents: dict[str, str]) -> set[str]:
+    out: set[str] = set()
     current = code
     while current and current not in out:
-        out.append(current)
+        out.add(current)
         current = parents.get(current, "")
     return out
 
@@ -381,10 +464,11 @@ def import_units_file(
     source: str = "cli",
 ) -> tuple[Table, ImportReport]:
     """Read a CSV/XLSX file and import it (see :func:`import_units`)."""
-    table = read_table(
-        path, required=UNIT_COLUMNS, optional=UNIT_OPTIONAL, encoding=encoding, sheet=sheet
-    )
-    return table, import_units(session, table, skip_invalid=skip_invalid, source=source)
+    with bulk_work():
+        table = read_table(
+            path, required=UNIT_COLUMNS, optional=UNIT_OPTIONAL, encoding=encoding, sheet=sheet
+        )
+        return table, import_units(session, table, skip_invalid=skip_invalid, source=source)
 
 
 def load_builtin_tree(session: Session, *, name: str = "ninh_binh") -> ImportReport:

@@ -12,16 +12,18 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, true, update
 from sqlalchemy.orm import Session
 
-from lms_core.models import OrgUnit, Person, person_table, utcnow
+from lms_core.db import bulk_work, execute_many
+from lms_core.models import OrgUnit, Person, person_table, sql_timestamp, utcnow
 from lms_core.services.events import record_event
 from lms_core.services.importing import ImportReport, RowProblems
 from lms_core.services.org import get_unit, subtree_filter
 from lms_core.tabular import Row, Table, read_table
-from lms_core.text import clean, did_you_mean
+from lms_core.text import Suggester, clean
 
 STAFF_COLUMNS = ("staff_code", "full_name", "org_code", "position")
 STAFF_OPTIONAL = ("phone", "email")
@@ -55,9 +57,8 @@ def normalise_phone(value: str) -> str | None:
     return digits if 8 <= len(digits) <= 15 else None
 
 
-@dataclass(frozen=True, slots=True)
-class StaffIn:
-    """A validated row, ready to write."""
+class StaffIn(NamedTuple):
+    """A validated row, ready to write (a tuple: 100,000 are built per import)."""
 
     line: int
     staff_code: str
@@ -68,12 +69,61 @@ class StaffIn:
     email: str
 
 
-def _validate(row: Row, units: dict[str, int], problems: RowProblems) -> StaffIn | None:
+def _validate(
+    row: Row, units: dict[str, int], problems: RowProblems, suggest: Suggester
+) -> StaffIn | None:
+    """Check one row; the happy path is a handful of C calls (100,000-row files)."""
     v = row.values
-    code = normalise_staff_code(v["staff_code"])
+    code = v["staff_code"].strip().upper()
     name = clean(v["full_name"])
     position = clean(v["position"])
     org = v["org_code"].strip()
+    raw_phone = v.get("phone", "")
+    phone = normalise_phone(raw_phone) if raw_phone else ""
+    email = v.get("email", "").strip()
+    org_id = units.get(org)
+    if (
+        org_id is not None
+        and phone is not None
+        and name
+        and position
+        and len(name) <= 255
+        and len(position) <= 255
+        and ((code.isalnum() and code.isascii() and len(code) <= 64) or _STAFF_CODE.match(code))
+        and (name[0].isalpha() or _HAS_LETTER.search(name))
+        and (not email or _EMAIL.match(email))
+    ):
+        return StaffIn(row.line, code, name, org_id, position, phone, email.lower())
+    _explain(
+        row,
+        problems,
+        suggest,
+        code=code,
+        name=name,
+        position=position,
+        org=org,
+        org_known=org_id is not None,
+        phone_ok=phone is not None,
+        email=email,
+    )
+    return None
+
+
+def _explain(
+    row: Row,
+    problems: RowProblems,
+    suggest: Suggester,
+    *,
+    code: str,
+    name: str,
+    position: str,
+    org: str,
+    org_known: bool,
+    phone_ok: bool,
+    email: str,
+) -> None:
+    """Record every problem of a row that failed the fast check."""
+    v = row.values
     if not code:
         problems.add(row, "staff_code", "empty", "every person needs a staff code")
     elif not _STAFF_CODE.match(code):
@@ -89,28 +139,22 @@ def _validate(row: Row, units: dict[str, int], problems: RowProblems) -> StaffIn
         problems.add(row, "full_name", f"'{name[:40]}' does not look like a name")
     if not org:
         problems.add(row, "org_code", "empty", "the code of the person's unit")
-    elif org not in units:
-        hint = did_you_mean(org, units) or "import the unit first with 'lms org import'"
+    elif not org_known:
+        hint = suggest(org) or "import the unit first with 'lms org import'"
         problems.add(row, "org_code", f"unknown unit '{org}'", hint)
     if not position:
         problems.add(row, "position", "empty", "the person's position, e.g. 'Giáo viên'")
     elif len(position) > 255:
         problems.add(row, "position", "longer than 255 characters")
-    phone = normalise_phone(v.get("phone", ""))
-    if phone is None:
+    if not phone_ok:
         problems.add(
             row,
             "phone",
             f"'{v['phone']}' is not a phone number",
             "digits only, e.g. 0912345678 or +84912345678; or leave it empty",
         )
-    email = v.get("email", "").strip()
     if email and not _EMAIL.match(email):
         problems.add(row, "email", f"'{email}' is not an e-mail address", "or leave it empty")
-    if problems.bad(row):
-        return None
-    assert phone is not None
-    return StaffIn(row.line, code, name, units[org], position, phone, email.lower())
 
 
 def _live_units(session: Session) -> dict[str, int]:
@@ -128,11 +172,12 @@ def import_staff(
     reported at once and nothing is written.
     """
     units = _live_units(session)
+    suggest = Suggester(units)
     problems = RowProblems(table)
     people: list[StaffIn] = []
     first: dict[str, int] = {}
     for row in table.rows:
-        person = _validate(row, units, problems)
+        person = _validate(row, units, problems, suggest)
         if person is None:
             continue
         if person.staff_code in first:
@@ -194,9 +239,6 @@ def _write_people(session: Session, people: Sequence[StaffIn], report: ImportRep
                     "position": p.position,
                     "phone": p.phone,
                     "email": p.email,
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
                 }
             )
         elif old[1:] == (p.full_name, p.org_unit_id, p.position, p.phone, p.email, True):
@@ -210,16 +252,21 @@ def _write_people(session: Session, people: Sequence[StaffIn], report: ImportRep
                     "position": p.position,
                     "phone": p.phone,
                     "email": p.email,
-                    "active": True,
-                    "updated_at": now,
                 }
             )
     report.created += len(inserts)
     report.updated += len(updates)
-    if inserts:
-        session.execute(insert(t), inserts)
-    if updates:
-        session.execute(update(t).where(t.c.id == bindparam("b_id")), updates)
+    # Constants go into the statement, not into every row: per-row type
+    # processing of two timestamps and a boolean doubled the import time.
+    stamp = sql_timestamp(now)
+    execute_many(
+        session, insert(t).values(active=true(), created_at=stamp, updated_at=stamp), inserts
+    )
+    execute_many(
+        session,
+        update(t).where(t.c.id == bindparam("b_id")).values(active=true(), updated_at=stamp),
+        updates,
+    )
 
 
 def import_staff_file(
@@ -232,10 +279,11 @@ def import_staff_file(
     source: str = "cli",
 ) -> tuple[Table, ImportReport]:
     """Read a CSV/XLSX file and import it (see :func:`import_staff`)."""
-    table = read_table(
-        path, required=STAFF_COLUMNS, optional=STAFF_OPTIONAL, encoding=encoding, sheet=sheet
-    )
-    return table, import_staff(session, table, skip_invalid=skip_invalid, source=source)
+    with bulk_work():
+        table = read_table(
+            path, required=STAFF_COLUMNS, optional=STAFF_OPTIONAL, encoding=encoding, sheet=sheet
+        )
+        return table, import_staff(session, table, skip_invalid=skip_invalid, source=source)
 
 
 @dataclass(frozen=True, slots=True)
