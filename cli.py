@@ -399,9 +399,10 @@ def accounts_list_command(ctx: click.Context, role: str | None) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default="lms-demo")
 @click.option("--staff", type=click.IntRange(1, 100_000), default=300, show_default=True)
 @click.option("--force", is_flag=True, help="Recreate the demo database if FOLDER has one.")
-def demo_command(folder: Path, staff: int, force: bool) -> None:
-    """Create a ready-to-try workspace on SQLite with the Ninh Bình tree and sample staff."""
-    result = create_demo(folder, staff=staff, force=force)
+@click.option("--database-url", default="", help="Default: SQLite file lms.db in FOLDER.")
+def demo_command(folder: Path, staff: int, force: bool, database_url: str) -> None:
+    """Create a ready-to-try workspace with the Ninh Bình tree and sample staff."""
+    result = create_demo(folder, staff=staff, force=force, database_url=database_url)
     root = result.project.root
     click.echo(f"demo project in {root}: {result.units} units, {result.staff} staff")
     click.echo("demo accounts (random passwords, shown once):")

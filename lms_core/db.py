@@ -26,7 +26,7 @@ from lms_core.errors import DatabaseError
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -95,7 +95,7 @@ def check_connection(engine: Engine) -> None:
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseError(
-            f"cannot open the database {_redact(str(engine.url))}: {reason} "
+            f"cannot open the database {redact_url(str(engine.url))}: {reason} "
             "(check database_url in lms.toml, and that the server is running)"
         ) from None
 
@@ -118,7 +118,9 @@ def execute_many(
 ) -> None:
     """Execute an INSERT or UPDATE once per row, as fast as the driver allows.
 
-    For rows of plain values (str, int, None; no types needing conversion).
+    For rows of plain values (str, int, None; no types needing conversion),
+    and constants in ``.values()`` that are plain too or SQL expressions
+    (see :func:`lms_core.models.sql_timestamp`).
     On SQLite the statement is compiled once and handed to the driver's
     ``executemany`` directly: SQLAlchemy's per-row parameter processing cost
     more than the insert itself on 100,000-row imports (benchmarks/).  Other
@@ -133,7 +135,11 @@ def execute_many(
         return
     compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
     keys = compiled.positiontup or []
-    connection.exec_driver_sql(compiled.string, [tuple(row[k] for k in keys) for row in rows])
+    constants = compiled.params  # plain values given in .values(), same for every row
+    connection.exec_driver_sql(
+        compiled.string,
+        [tuple(row[k] if k in row else constants[k] for k in keys) for row in rows],
+    )
 
 
 @contextmanager

@@ -11,12 +11,12 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lms_core.config import CONFIG_NAME, Project
-from lms_core.db import session_factory
+from lms_core.db import redact_url, session_factory
 from lms_core.errors import ConflictError
-from lms_core.models import OrgUnit
+from lms_core.models import OrgUnit, Person
 from lms_core.project import init_project, open_database
 from lms_core.services.accounts import grant_role, set_password
 from lms_core.services.org import import_units, load_builtin_tree
@@ -51,20 +51,30 @@ def _table(name: str, columns: tuple[str, ...], records: list[tuple[str, ...]]) 
 
 
 def create_demo(
-    folder: Path, *, staff: int = 300, villages_in: int = 8, seed: int = 2025, force: bool = False
+    folder: Path,
+    *,
+    staff: int = 300,
+    villages_in: int = 8,
+    seed: int = 2025,
+    force: bool = False,
+    database_url: str = "",
 ) -> DemoResult:
     """Create (or with ``force`` recreate) a demo project in ``folder``.
 
     The real Ninh Bình tree, villages for a few communes, ``staff`` generated
     people, and one admin, one trainer and one manager account with printed
-    random passwords.  Refuses to overwrite an existing project.
+    random passwords.  Refuses to overwrite an existing project.  On SQLite
+    (the default) ``force`` recreates the database file; with another
+    ``database_url`` the database must hold no people yet.
     """
     if (folder / CONFIG_NAME).exists():
         if not force:
             raise ConflictError(f"{folder} already holds a project (pass --force to recreate it)")
         for name in ("lms.db", "lms.db-wal", "lms.db-shm"):
             (folder / name).unlink(missing_ok=True)
-    project = init_project(folder, force=force)
+    project = init_project(folder, force=force, database_url=database_url)
+    if database_url:
+        _empty_database(project)
     engine = open_database(project)
     result = DemoResult(project=project)
     try:
@@ -125,3 +135,18 @@ def create_demo(
     finally:
         engine.dispose()
     return result
+
+
+def _empty_database(project: Project) -> None:
+    """Refuse to mix demo data into a server database that already holds people."""
+    engine = open_database(project)
+    try:
+        with engine.connect() as connection:
+            people = connection.execute(select(func.count()).select_from(Person)).scalar()
+    finally:
+        engine.dispose()
+    if people:
+        raise ConflictError(
+            f"the database {redact_url(project.database_url)} already holds {people} "
+            "people; the demo needs an empty one"
+        )

@@ -142,3 +142,84 @@ def test_installed_console_script_runs_the_demo(tmp_path: Path) -> None:
         [exe, "demo", str(tmp_path / "demo")], capture_output=True, text=True, env=env, check=False
     )
     assert again.returncode == 1 and "--force" in again.stderr
+
+
+def test_init_and_demo_on_each_backend(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LMS_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    result = runner.invoke(main, ["init", str(tmp_path / "p"), "--database-url", db_url])
+    assert result.exit_code == 0, result.output
+    cfg = str(tmp_path / "p" / "lms.toml")
+    assert runner.invoke(main, ["--config", cfg, "db", "upgrade"]).exit_code == 0
+    demo = runner.invoke(
+        main, ["demo", str(tmp_path / "d"), "--database-url", db_url, "--staff", "50"]
+    )
+    assert demo.exit_code == 0, demo.output
+    assert "50 staff" in demo.output
+    tree = runner.invoke(
+        main, ["--config", str(tmp_path / "d" / "lms.toml"), "org", "tree", "--depth", "0"]
+    )
+    assert "37  Tỉnh Ninh Bình  [province]  50 people" in tree.output
+    again = runner.invoke(main, ["demo", str(tmp_path / "d2"), "--database-url", db_url])
+    if not db_url.startswith("sqlite"):
+        assert again.exit_code == 1 and "already holds 50 people" in again.output
+
+
+def test_newer_database_refused_by_every_command(cli: Cli) -> None:
+    from sqlalchemy import text
+
+    from lms_core.db import make_engine
+
+    engine = make_engine(cli.project.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    engine.dispose()
+    for args in (["org", "tree"], ["staff", "list"], ["db", "upgrade"]):
+        result = cli(*args)
+        assert result.exit_code == 1, args
+        assert "newer release" in result.output
+
+
+def _xlsx_with_formula(path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["code", "name", "kind", "parent_code"])
+    ws.append(["A", "=1+1", "unit", ""])
+    wb.save(path)
+
+
+BAD_FILES = {
+    "utf16.csv": (
+        lambda p: p.write_bytes("code,name,kind,parent_code\nA,Á,unit,\n".encode("utf-16")),
+        "UTF-16",
+    ),
+    "cp1258.csv": (
+        lambda p: p.write_bytes(b"code,name,kind,parent_code\nA,X\xe3 \xd0\xf4ng,commune,\n"),
+        "--encoding",
+    ),
+    "photo.csv": (
+        lambda p: p.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 64),
+        "not a CSV or XLSX",
+    ),
+    "huge.csv": (lambda p: (p.touch(), os.truncate(p, 1 << 30)), "split"),
+    "formula.xlsx": (_xlsx_with_formula, "formula"),
+    "missing.csv": (lambda p: p.write_text("code,nam,kind\nA,b,unit\n"), "parent_code"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_files_exit_1_with_a_message_and_write_nothing(
+    cli: Cli, tmp_path: Path, name: str
+) -> None:
+    make, expected = BAD_FILES[name]
+    path = tmp_path / name
+    make(path)
+    result = cli("org", "import", str(path))
+    assert result.exit_code == 1
+    assert expected in result.output and name in result.output
+    assert "Traceback" not in result.output
+    assert "no units yet" in cli("org", "tree").output

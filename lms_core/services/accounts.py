@@ -21,8 +21,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.orm import Session
 
+from lms_core.db import execute_many
 from lms_core.errors import ConflictError, LmsError, NotFoundError
-from lms_core.models import ROLES, Account, Invite, OrgUnit, Person, utcnow
+from lms_core.models import ROLES, Account, Invite, OrgUnit, Person, sql_timestamp, utcnow
 from lms_core.services.events import record_event
 from lms_core.services.org import get_unit, subtree_filter
 from lms_core.services.staff import normalise_staff_code
@@ -110,12 +111,12 @@ def invite_people(
     )
     query = (
         select(
-            Person.id,
+            Person.id.label("person_id"),
             Person.staff_code,
             Person.full_name,
-            OrgUnit.code,
-            OrgUnit.name,
-            Account.id,
+            OrgUnit.code.label("org_code"),
+            OrgUnit.name.label("org_name"),
+            Account.id.label("account_id"),
             Account.status,
             Account.role,
         )
@@ -124,61 +125,61 @@ def invite_people(
         .where(scope, Person.active.is_(True))
         .order_by(OrgUnit.path, Person.full_name, Person.staff_code)
     )
+    targets = [
+        r
+        for r in session.execute(query).all()
+        if r.account_id is None or (reissue and r.status == "invited")
+    ]
     now = utcnow()
     expires = now + dt.timedelta(days=days)
-    issued: list[IssuedInvite] = []
-    invites: list[dict[str, object]] = []
-    reissued: list[int] = []
-    for pid, staff_code, name, org_code, org_name, account_id, status, role in session.execute(
-        query
-    ):
-        if account_id is not None and not (reissue and status == "invited"):
-            continue
-        if account_id is None:
-            account_id = session.execute(
-                insert(Account)
-                .values(
-                    person_id=pid,
-                    role="learner",
-                    status="invited",
-                    scope_org_id=None,
-                    created_at=now,
-                )
-                .returning(Account.id)
-            ).scalar_one()
-            role = "learner"
-        else:
-            reissued.append(account_id)
-        code = new_invite_code()
-        invites.append(
-            {
-                "account_id": account_id,
-                "code_hash": hash_invite_code(code),
-                "created_at": now,
-                "expires_at": expires,
-            }
-        )
-        issued.append(IssuedInvite(staff_code, name, org_code, org_name, role, code, expires))
-    if reissued:
+    new_people = [{"person_id": r.person_id} for r in targets if r.account_id is None]
+    execute_many(
+        session,
+        insert(Account).values(role="learner", status="invited", created_at=sql_timestamp(now)),
+        new_people,
+    )
+    in_scope = select(Account.id).join(Person, Account.person_id == Person.id).where(scope)
+    if reissue:
         session.execute(
             update(Invite)
             .where(
-                Invite.account_id.in_(reissued),
+                Invite.account_id.in_(in_scope.where(Account.status == "invited")),
                 Invite.used_at.is_(None),
                 Invite.revoked_at.is_(None),
             )
             .values(revoked_at=now),
             execution_options={"synchronize_session": False},
         )
-    if invites:
-        session.execute(insert(Invite), invites)
+    account_of = dict(
+        session.execute(select(Account.person_id, Account.id).where(Account.id.in_(in_scope)))
+        .tuples()
+        .all()
+    )
+    issued: list[IssuedInvite] = []
+    invites: list[dict[str, object]] = []
+    for r in targets:
+        code = new_invite_code()
+        invites.append({"account_id": account_of[r.person_id], "code_hash": hash_invite_code(code)})
+        role = r.role or "learner"
+        issued.append(
+            IssuedInvite(r.staff_code, r.full_name, r.org_code, r.org_name, role, code, expires)
+        )
+    execute_many(
+        session,
+        insert(Invite).values(created_at=sql_timestamp(now), expires_at=sql_timestamp(expires)),
+        invites,
+    )
     record_event(
         session,
         verb="accounts.invited",
         object_type="org_unit",
         object_id=unit.code,
         actor_account_id=actor_account_id,
-        data={"invites": len(issued), "subtree": subtree, "reissued": len(reissued)},
+        data={
+            "invites": len(issued),
+            "subtree": subtree,
+            "reissued": len(issued) - len(new_people),
+        },
     )
     return issued
 
