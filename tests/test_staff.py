@@ -220,3 +220,17 @@ def test_bulk_timestamps_read_back_as_aware_utc(tree: Session, tmp_path: Path) -
     person = tree.scalars(select(Person).where(Person.staff_code == "NB001")).one()
     assert person.created_at.tzinfo is dt.UTC and person.active is True
     assert before - dt.timedelta(seconds=5) < person.created_at < before + dt.timedelta(minutes=1)
+
+
+def test_dissolved_unit_is_named_as_such(tree: Session, tmp_path: Path) -> None:
+    import_units_file(
+        tree,
+        str(
+            _write(
+                tmp_path / "u.csv",
+                "code,name,kind,parent_code,valid_to\nOLD,Xã cũ,xã,37,2025-06-30\n",
+            )
+        ),
+    )
+    with pytest.raises(ImportValidationError, match="unit 'OLD' was dissolved on 2025-06-30"):
+        import_staff_file(tree, staff_csv(tmp_path, "NB1,An,OLD,GV,,\n"))

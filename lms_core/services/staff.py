@@ -70,7 +70,11 @@ class StaffIn(NamedTuple):
 
 
 def _validate(
-    row: Row, units: dict[str, int], problems: RowProblems, suggest: Suggester
+    row: Row,
+    units: dict[str, int],
+    problems: RowProblems,
+    suggest: Suggester,
+    dissolved: dict[str, dt.date],
 ) -> StaffIn | None:
     """Check one row; the happy path is a handful of C calls (100,000-row files)."""
     v = row.values
@@ -103,6 +107,7 @@ def _validate(
         position=position,
         org=org,
         org_known=org_id is not None,
+        dissolved=dissolved.get(org),
         phone_ok=phone is not None,
         email=email,
     )
@@ -119,6 +124,7 @@ def _explain(
     position: str,
     org: str,
     org_known: bool,
+    dissolved: dt.date | None,
     phone_ok: bool,
     email: str,
 ) -> None:
@@ -139,6 +145,13 @@ def _explain(
         problems.add(row, "full_name", f"'{name[:40]}' does not look like a name")
     if not org:
         problems.add(row, "org_code", "empty", "the code of the person's unit")
+    elif dissolved is not None:
+        problems.add(
+            row,
+            "org_code",
+            f"unit '{org}' was dissolved on {dissolved.isoformat()}",
+            "put the person in the unit that replaced it",
+        )
     elif not org_known:
         hint = suggest(org) or "import the unit first with 'lms org import'"
         problems.add(row, "org_code", f"unknown unit '{org}'", hint)
@@ -157,10 +170,19 @@ def _explain(
         problems.add(row, "email", f"'{email}' is not an e-mail address", "or leave it empty")
 
 
-def _live_units(session: Session) -> dict[str, int]:
+def _units(session: Session) -> tuple[dict[str, int], dict[str, dt.date]]:
+    """Codes of current units (to ids), and of dissolved ones (to their end date)."""
     today = dt.date.today()
-    rows = session.execute(select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_to)).all()
-    return {code: uid for code, uid, valid_to in rows if valid_to is None or valid_to >= today}
+    live: dict[str, int] = {}
+    gone: dict[str, dt.date] = {}
+    for code, uid, valid_to in session.execute(
+        select(OrgUnit.code, OrgUnit.id, OrgUnit.valid_to)
+    ).tuples():
+        if valid_to is None or valid_to >= today:
+            live[code] = uid
+        else:
+            gone[code] = valid_to
+    return live, gone
 
 
 def import_staff(
@@ -171,13 +193,13 @@ def import_staff(
     All-or-nothing unless ``skip_invalid``: every problem in the file is
     reported at once and nothing is written.
     """
-    units = _live_units(session)
+    units, dissolved = _units(session)
     suggest = Suggester(units)
     problems = RowProblems(table)
     people: list[StaffIn] = []
     first: dict[str, int] = {}
     for row in table.rows:
-        person = _validate(row, units, problems, suggest)
+        person = _validate(row, units, problems, suggest, dissolved)
         if person is None:
             continue
         if person.staff_code in first:
