@@ -175,12 +175,24 @@ def _import_options(func: F) -> F:
     return func
 
 
-def _report(
-    table: Table, report: ImportReport, *, source: Path, rejected_path: Path | None
+def _run_import(
+    ctx: click.Context,
+    import_fn: Callable[..., tuple[Table, ImportReport]],
+    file: Path,
+    *,
+    encoding: str | None,
+    sheet: str | None,
+    skip_invalid: bool,
+    rejected_path: Path | None,
 ) -> None:
-    click.echo(f"{source.name}: {len(table.rows)} rows: {report.summary()}")
+    """Run one import in one transaction, then report counts and rejected rows."""
+    with _writing(ctx) as session:
+        table, report = import_fn(
+            session, str(file), encoding=encoding, sheet=sheet, skip_invalid=skip_invalid
+        )
+    click.echo(f"{file.name}: {len(table.rows)} rows: {report.summary()}")
     if report.rejected:
-        target = rejected_path or source.with_name(source.stem + ".rejected.csv")
+        target = rejected_path or file.with_name(file.stem + ".rejected.csv")
         write_rejected(target, table=table, rejected=report.rejected)
         click.secho(
             f"{len(report.rejected)} rejected rows written with reasons to {target}",
@@ -207,11 +219,15 @@ def org_import_command(
     rejected_path: Path | None,
 ) -> None:
     """Upsert units from CSV/XLSX with columns code,name,kind,parent_code."""
-    with _writing(ctx) as session:
-        table, report = import_units_file(
-            session, str(file), encoding=encoding, sheet=sheet, skip_invalid=skip_invalid
-        )
-    _report(table, report, source=file, rejected_path=rejected_path)
+    _run_import(
+        ctx,
+        import_units_file,
+        file,
+        encoding=encoding,
+        sheet=sheet,
+        skip_invalid=skip_invalid,
+        rejected_path=rejected_path,
+    )
 
 
 @org_group.command("seed")
@@ -267,11 +283,15 @@ def staff_import_command(
     rejected_path: Path | None,
 ) -> None:
     """Upsert people from CSV/XLSX: staff_code,full_name,org_code,position[,phone,email]."""
-    with _writing(ctx) as session:
-        table, report = import_staff_file(
-            session, str(file), encoding=encoding, sheet=sheet, skip_invalid=skip_invalid
-        )
-    _report(table, report, source=file, rejected_path=rejected_path)
+    _run_import(
+        ctx,
+        import_staff_file,
+        file,
+        encoding=encoding,
+        sheet=sheet,
+        skip_invalid=skip_invalid,
+        rejected_path=rejected_path,
+    )
 
 
 @staff_group.command("list")

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
+from lms_core.db import bulk_work
 from lms_core.errors import ImportValidationError, Problem
-from lms_core.tabular import Row, Table
+from lms_core.tabular import Row, Table, read_table
 from lms_core.text import neutralise_formula
 
 
@@ -93,3 +97,27 @@ def write_rejected(path: Path, *, table: Table, rejected: list[Rejected]) -> Non
             )
             cells = [item.row.values.get(c, "") for c in table.columns]
             writer.writerow([item.row.line, *map(neutralise_formula, [*cells, reasons])])
+
+
+Importer = Callable[..., ImportReport]
+"""``importer(session, table, *, skip_invalid=…, source=…) -> ImportReport``."""
+
+
+def import_file(
+    session: Session,
+    path: str,
+    *,
+    importer: Importer,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    encoding: str | None = None,
+    sheet: str | None = None,
+    skip_invalid: bool = False,
+    source: str = "cli",
+) -> tuple[Table, ImportReport]:
+    """Read a CSV/XLSX file with the importer's columns and run the importer on it."""
+    with bulk_work():
+        table = read_table(
+            path, required=required, optional=optional, encoding=encoding, sheet=sheet
+        )
+        return table, importer(session, table, skip_invalid=skip_invalid, source=source)

@@ -18,11 +18,10 @@ from importlib import resources
 from sqlalchemy import Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from lms_core.db import bulk_work
 from lms_core.errors import NotFoundError
 from lms_core.models import ORG_KINDS, OrgUnit, Person, org_unit_table, utcnow
 from lms_core.services.events import record_event
-from lms_core.services.importing import ImportReport, RowProblems
+from lms_core.services.importing import ImportReport, RowProblems, import_file
 from lms_core.tabular import Row, Table, read_table
 from lms_core.text import Suggester, clean, did_you_mean, fold
 
@@ -443,13 +442,9 @@ def _apply_units(
                 "updated_at": now,
             }
         )
-    if changes:
+    if changes:  # few rows, typed values (dates): the ordinary Core path
         t = org_unit_table
-        session.execute(
-            update(t).where(t.c.id == bindparam("b_id")),
-            changes,
-            execution_options={"synchronize_session": False},
-        )
+        session.execute(update(t).where(t.c.id == bindparam("b_id")), changes)
     if new or changes:
         _recompute_paths(session)
 
@@ -464,11 +459,17 @@ def import_units_file(
     source: str = "cli",
 ) -> tuple[Table, ImportReport]:
     """Read a CSV/XLSX file and import it (see :func:`import_units`)."""
-    with bulk_work():
-        table = read_table(
-            path, required=UNIT_COLUMNS, optional=UNIT_OPTIONAL, encoding=encoding, sheet=sheet
-        )
-        return table, import_units(session, table, skip_invalid=skip_invalid, source=source)
+    return import_file(
+        session,
+        path,
+        importer=import_units,
+        required=UNIT_COLUMNS,
+        optional=UNIT_OPTIONAL,
+        encoding=encoding,
+        sheet=sheet,
+        skip_invalid=skip_invalid,
+        source=source,
+    )
 
 
 def load_builtin_tree(session: Session, *, name: str = "ninh_binh") -> ImportReport:

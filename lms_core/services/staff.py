@@ -17,12 +17,12 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, insert, select, true, update
 from sqlalchemy.orm import Session
 
-from lms_core.db import bulk_work, execute_many
+from lms_core.db import execute_many
 from lms_core.models import OrgUnit, Person, person_table, sql_timestamp, utcnow
 from lms_core.services.events import record_event
-from lms_core.services.importing import ImportReport, RowProblems
+from lms_core.services.importing import ImportReport, RowProblems, import_file
 from lms_core.services.org import get_unit, subtree_filter
-from lms_core.tabular import Row, Table, read_table
+from lms_core.tabular import Row, Table
 from lms_core.text import Suggester, clean
 
 STAFF_COLUMNS = ("staff_code", "full_name", "org_code", "position")
@@ -301,11 +301,17 @@ def import_staff_file(
     source: str = "cli",
 ) -> tuple[Table, ImportReport]:
     """Read a CSV/XLSX file and import it (see :func:`import_staff`)."""
-    with bulk_work():
-        table = read_table(
-            path, required=STAFF_COLUMNS, optional=STAFF_OPTIONAL, encoding=encoding, sheet=sheet
-        )
-        return table, import_staff(session, table, skip_invalid=skip_invalid, source=source)
+    return import_file(
+        session,
+        path,
+        importer=import_staff,
+        required=STAFF_COLUMNS,
+        optional=STAFF_OPTIONAL,
+        encoding=encoding,
+        sheet=sheet,
+        skip_invalid=skip_invalid,
+        source=source,
+    )
 
 
 @dataclass(frozen=True, slots=True)
