@@ -77,17 +77,22 @@ _INSERT = (
 )
 
 
+def _rows(ws: _Workspace, conn: sqlite3.Connection) -> list[tuple[object, ...]]:
+    """The CSV read with the csv module, unit codes mapped to ids: nothing checked."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
+    units = dict(conn.execute("SELECT code, id FROM org_unit"))
+    with ws.staff_csv.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        return [(c, n, units[o], p, ph, e, now, now) for c, n, o, p, ph, e in reader]
+
+
 def _raw_csv(ws: _Workspace) -> Callable[[], object]:
     db = ws.fresh_db()
 
     def run() -> object:
         conn = sqlite3.connect(db)
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
-        units = dict(conn.execute("SELECT code, id FROM org_unit"))
-        with ws.staff_csv.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            next(reader)
-            rows = [(c, n, units[o], p, ph, e, now, now) for c, n, o, p, ph, e in reader]
+        rows = _rows(ws, conn)
         with conn:
             conn.executemany(_INSERT, rows)
         conn.close()
@@ -99,12 +104,7 @@ def _raw_csv(ws: _Workspace) -> Callable[[], object]:
 def _raw_insert(ws: _Workspace) -> Callable[[], object]:
     db = ws.fresh_db()
     conn = sqlite3.connect(db)
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
-    units = dict(conn.execute("SELECT code, id FROM org_unit"))
-    with ws.staff_csv.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        rows = [(c, n, units[o], p, ph, e, now, now) for c, n, o, p, ph, e in reader]
+    rows = _rows(ws, conn)
 
     def run() -> object:
         with conn:
