@@ -25,6 +25,7 @@ from lms_core.config import Project, locate_project
 from lms_core.db import read_only, session_factory
 from lms_core.demo import create_demo
 from lms_core.errors import LmsError
+from lms_core.plugins import PluginError, cli_commands, describe_plugins, make_plugin_manager
 from lms_core.project import init_project, open_database
 from lms_core.schema import current_revision, head_revision
 from lms_core.services.accounts import (
@@ -50,7 +51,36 @@ def _version() -> str:
 
 
 class LmsGroup(click.Group):
-    """A click group that turns library errors into messages, never tracebacks."""
+    """A click group that turns library errors into messages, never tracebacks.
+
+    Commands contributed by plugins (``lms_cli_commands``) are added the first
+    time a command is looked up, so ``lms --help`` lists them too.
+    """
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        try:
+            for command in cli_commands(make_plugin_manager()):
+                if command.name in self.commands:
+                    raise PluginError(
+                        f"a plugin adds the command '{command.name}', which already exists"
+                    )
+                self.add_command(command)
+        except LmsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._load_plugin_commands()
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -410,6 +440,21 @@ def accounts_list_command(ctx: click.Context, role: str | None) -> None:
         entries = list_accounts(session, role=role)
     for e in entries:
         click.echo(f"{e.role:<8} {e.status:<9} {e.staff_code:<12} {e.full_name:<30} {e.scope_code}")
+
+
+# ---------------------------------------------------------------- plugins
+
+
+@main.command("plugins")
+def plugins_command() -> None:
+    """List installed plugins, their versions and the exercise types they offer."""
+    infos = describe_plugins(make_plugin_manager())
+    if not infos:
+        click.echo("no plugins installed")
+    for info in infos:
+        source = f"{info.distribution} {info.version}".strip() or "registered in code"
+        types = ", ".join(info.exercise_types) or "-"
+        click.echo(f"{info.name:<16} {source:<24} exercise types: {types}")
 
 
 # ---------------------------------------------------------------- demo

@@ -6,11 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from benchmarks import staff_import
+from benchmarks import quiz_grading, staff_import
 from benchmarks.harness import Benchmark, run, table
 
 BENCHMARKS: dict[str, Callable[..., Benchmark]] = {
     "staff_import": staff_import.benchmark,
+    "quiz_grading": quiz_grading.benchmark,
 }
 
 

@@ -6,6 +6,9 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
+from pathlib import Path
+
+from lms_core.errors import InputFileError
 
 _SPACES = re.compile(r"\s+")
 
@@ -70,3 +73,37 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 def neutralise_formula(cell: str) -> str:
     """Make a spreadsheet cell inert: Excel runs cells that start with ``= + - @``."""
     return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+def read_utf8(path: Path, *, max_bytes: int = 10 * 1024 * 1024, what: str = "file") -> str:
+    """Read a UTF-8 text file (BOM allowed, CRLF made LF), NFC, with clear errors.
+
+    Used for everything authors hand us as text (lessons, GIFT, Aiken): a
+    wrong encoding, a binary file or a huge file is an :class:`InputFileError`
+    that says how to fix it, never a traceback.
+    """
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputFileError(
+                f"{path}: the {what} is {size / 2**20:.1f} MiB, over the limit of "
+                f"{max_bytes / 2**20:.0f} MiB (split it)"
+            )
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a folder, not a file") from None
+    except PermissionError:
+        raise InputFileError(f"{path}: permission denied") from None
+    if b"\x00" in data[:65536]:
+        raise InputFileError(f"{path}: not a text file (it contains binary data)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputFileError(
+            f"{path}:{line}: not UTF-8 text (save the {what} as UTF-8; in Notepad: "
+            "Save As → Encoding: UTF-8)"
+        ) from None
+    return nfc(text.replace("\r\n", "\n").replace("\r", "\n"))

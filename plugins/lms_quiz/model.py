@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lms_core.exercises import Exercise
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Option(_Frozen):
@@ -121,6 +121,12 @@ class Matching(_Question):
     kind: Literal["matching"] = "matching"
     pairs: list[Pair] = Field(min_length=2)
     shuffle: bool = True
+
+    @model_validator(mode="after")
+    def _has_a_real_pair(self) -> Matching:
+        if not any(pair.left.strip() for pair in self.pairs):
+            raise ValueError("a matching question needs at least one pair with a left side")
+        return self
 
 
 class Ordering(_Question):
