@@ -743,6 +743,9 @@ class _QuestionBuilder:
     def prompt(self) -> str:
         """The prompt; for missing-word questions ``_____`` where the answers were."""
         text = _tidy(self.text.convert(self._prompt_raw(), prefix=False))
+        head, mark, tail = text.partition(_MARK)
+        if mark and not tail.strip():  # the text after the answers was only markup
+            text = head
         if not text.replace(_MARK, "").strip():
             _fail(self.p.start, "empty_prompt")
         return protect_lines(text.replace(_MARK, BLANK))
@@ -898,7 +901,12 @@ class _QuestionBuilder:
         plain = all(a.credit == 1.0 and not a.feedback for a in accepted)
         gap_safe = all(_fits_a_gap(a.text) for a in accepted)
         segments = self.segments() if self.missing_word and plain and gap_safe else []
-        if segments and not segments[0].endswith("[") and not segments[1].startswith("]"):
+        if (
+            segments
+            and segments[1].strip()
+            and not segments[0].endswith("[")
+            and not segments[1].startswith("]")
+        ):
             # (a bracket next to the gap would merge with "[[" or "]]" when written)
             return FillBlanks(
                 id="x",

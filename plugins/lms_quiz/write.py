@@ -204,9 +204,16 @@ def _escape_line(line: str, *, description: bool) -> str:
     return line
 
 
+_BRACKET_RUN = re.compile(r"\[{2,}")
+
+
 def escape_gaps(text: str) -> str:
-    """``[[`` as text, not a gap: ``\\[\\[`` renders as ``[[`` in Markdown."""
-    return text.replace("[[", "\\[\\[")
+    """``[[`` as text, not a gap: ``\\[\\[`` renders as ``[[`` in Markdown.
+
+    Every bracket of a run is escaped (``[[[`` → ``\\[\\[\\[``), so no ``[[``
+    is left whatever the run's length.
+    """
+    return _BRACKET_RUN.sub(lambda m: "\\[" * len(m.group()), text)
 
 
 def protect_lines(text: str, *, description: bool = False) -> str:
