@@ -7,48 +7,63 @@ same weights) so a file means here what it meant there; where our model
 cannot hold a question, the question is reported with its ``file:line:col``
 and a reason, never dropped silently.
 
-Decisions (also in ``docs/authoring-quizzes.md``):
+Decisions (the guide, ``docs/authoring-quizzes.md``, has the short version):
 
-* **Input**: UTF-8 (a BOM is removed), any line ending; a file with NUL bytes
-  is refused as binary.  Questions are separated by blank lines; ``//`` at the
-  start of a line is a comment (``// ## end`` is also a marker, below).
+* **Input**: UTF-8 (a BOM is removed), any line ending; text with NUL bytes is
+  refused as binary in one problem.  Questions are separated by blank lines;
+  a line starting ``//`` is a comment, and ``// ## end`` also ends a case
+  study (below).  GIFT indentation is dropped (in Markdown it would mean code).
 * **Categories**: ``$CATEGORY: $course$/top/Luật/Điều 4`` tags the questions
   after it with the slug of the *last* path segment (``dieu-4``); ``$…$``
-  contexts and ``top`` are skipped, and a segment equal to the quiz id gives no
-  tag (that is where the exporter puts untagged questions).  The full path is
-  not kept: tags are short words for ``draw=``.  A ``$CATEGORY:`` line is read
-  on its own even when a question follows it without a blank line.
+  contexts and ``top`` are skipped, and a last segment equal to the quiz id
+  gives no tag (the exporter puts untagged questions there).  The full path is
+  not kept: tags are short words for ``draw=``.  Unlike Moodle, a
+  ``$CATEGORY:`` line is read on its own even when a question follows it
+  without a blank line.
 * **Titles** ``::…::`` become question ids (slug, made unique with ``-2``…);
-  questions without a title keep the default ``q1``, ``q2``… numbering.
-* **Formats**: ``[markdown]``, ``[plain]`` and ``[moodle]`` text is kept as is;
-  ``[html]`` is converted to text with :mod:`html.parser` (paragraphs, line
-  breaks, lists, bold, italic and http(s) links kept as Markdown; images,
-  media and scripts removed, with a warning).
-* **Types**: true/false, multiple choice (``=``: single choice, weights on
-  wrong answers kept as credits; no ``=``: multiple answers with the weights
-  as credits, the plain ±1/R pattern read back as our default rule), short
-  answer (every answer a number: numeric, as our syntax would read it),
-  numeric (``3.14:0.01``, ``1..5``, weighted alternatives), matching
-  (``= -> x`` is an extra wrong choice; pairs ``1 -> …``, ``2 -> …`` in order
-  are read as an ordering question, which is how the exporter writes one).
+  untitled questions keep the default ``q1``, ``q2``… (their position).
+* **Formats**: ``[markdown]``, ``[plain]`` and ``[moodle]`` text is kept as
+  it is; ``[html]`` is converted to text with :mod:`html.parser` (paragraphs,
+  line breaks, list items, bold, italic and http(s) links become Markdown;
+  images, media and scripts are removed, with a warning).  Nothing of the
+  HTML survives as markup.
+* **Types** are detected as Moodle does: true/false (``T``, ``TRUE``, ``F``,
+  ``FALSE``, case-sensitive; ``#wrong#right`` feedback); multiple choice
+  (with ``=``: single choice, weights on the other answers kept as credits;
+  without: multiple answers, weights as credits, and the plain ±1/R pattern
+  read as our default rule); short answer (weights as credits, even when the
+  answers look like numbers); numeric (``3.14:0.01``, ``1..5``, weighted
+  alternatives; the source is written ``3.14 ± 0.01``); matching (``= -> x``
+  is an extra wrong choice; pairs ``1 -> …``, ``2 -> …`` in order are read as
+  ordering, which is how the exporter writes ordering).
 * **Missing word** (text after ``}``): short answers without weights or
-  feedback become a fill-in-the-blanks question with one gap; everything else
-  keeps its type with ``_____`` in the prompt where the answers were.
-* **Descriptions** (no braces) become a case study (``## title``) holding the
-  questions after them, up to the next description, ``$CATEGORY:`` or a
-  ``// ## end`` comment, with a warning; its first line is the title.  A
-  description with no question after it is skipped.
-* **Essays** (``{}``) have no automatic marking: skipped.
+  feedback become fill-in-the-blanks with one gap; everything else keeps its
+  type, with ``_____`` in the prompt where the answers were.
+* **Descriptions** (no braces) become a case study: the first line is its
+  title, the rest its description, and it holds the questions after it up to
+  the next description, ``$CATEGORY:`` or ``// ## end``, with a warning so the
+  author checks the grouping.  A description with no question after it is
+  skipped ("copy its text into the lesson").  Case studies are ``s1``,
+  ``s2``… (the quiz syntax has no other ids for them).
+* **Essays** (``{}``) have no automatic marking: skipped with their line.
 * **Lossy on import**, with a warning: numeric feedback for any other answer
   (``~#…``), Moodle's catch-all numeric answer ``*``, HTML images.
+* Every imported quiz is in the form the Markdown writer writes and the parser
+  reads back unchanged (lines that would read as syntax escaped, see
+  :func:`lms_quiz.write.protect_lines`).
 
-The exporter writes every text as ``[markdown]`` (our texts are Markdown) and
-lists what GIFT cannot carry in ``GiftExport.lost``: points, hints, extra
-tags, ``shuffle: no``, all-or-nothing scoring, ``match: ignore-accents``,
-quiz settings.  Ordering is written as matching ``1 -> first item`` …;
-fill-in-the-blanks with more than one gap is skipped (GIFT has one answer set
-per question).  A case study is written as a GIFT description followed by its
-questions and a ``// ## end`` comment, which Moodle ignores.
+The exporter titles each question with its id, writes every text as
+``[markdown]`` (our texts are Markdown) and lists what GIFT cannot carry in
+``GiftExport.lost``: points, hints, tags after the first, ``shuffle: no``,
+fixed options, all-or-nothing scoring (written as partial weights),
+``match: ignore-accents``, quiz settings.  Tags become ``$CATEGORY:
+$course$/top/<quiz id>/<tag>``.  Multiple choice without credits is written
+with the weights of our default rule (±100/R %).  Ordering is written as
+matching ``1 -> first item`` (Moodle grades it the same way).
+Fill-in-the-blanks with one gap is written in the missing-word form; with
+more gaps it is skipped (GIFT has one answer set per question).  A case study
+is written as a GIFT description, its questions, then ``// ## end``, a comment
+Moodle ignores.
 """
 
 from __future__ import annotations

@@ -78,11 +78,15 @@ def _report_skipped(skipped: list[Problem]) -> None:
 
 def _import(result: ImportResult, *, source: Path, out: Path, title: str, force: bool) -> None:
     _report_skipped(result.skipped)
+    _report_skipped(result.warnings)
     if result.quiz is None:
         raise LmsError(f"{source}: no question could be converted; nothing was written")
     _write_new(out, write_lesson([result.quiz], title=title or source.stem), force=force)
     count = len(result.quiz.questions())
-    click.echo(f"{count} questions written to {out}; {len(result.skipped)} not converted")
+    click.echo(
+        f"{count} questions written to {out}; {len(result.skipped)} not converted, "
+        f"{len(result.warnings)} converted with a warning"
+    )
 
 
 def _import_options(func: Any) -> Any:
@@ -158,6 +162,10 @@ def export_gift_command(file: Path, out: Path | None, force: bool) -> None:
     for block in blocks:
         exported = export_gift(parse_quiz(block))
         for reason in exported.skipped:
+            click.secho(
+                f"{file}:{block.line}: error: not exported: {reason}", err=True, fg="yellow"
+            )
+        for reason in exported.lost:
             click.secho(f"{file}:{block.line}: warning: {reason}", err=True, fg="yellow")
         parts.append(exported.text)
     gift = "\n\n".join(parts)

@@ -16,8 +16,9 @@ not keep:
 * line breaks in one-line fields (option and answer texts, ``hint:``,
   ``feedback:``, ``if-true:``; blank lines in ``>`` feedback): written as
   spaces, which Markdown renders the same;
-* a case study titled ``end``, a matching left side containing ``->``, a gap
-  answer containing ``|`` or ``]]``.
+* a case study titled ``end``; a matching left side containing ``->`` or
+  ``→``; a gap answer containing ``|``, ``[[`` or ``]]``, or a bracket right
+  next to a gap (``[[[x]]``).
 
 Text that would read as syntax is escaped with a Markdown backslash that
 renders the same (``\\-``, ``hint\\:``, ``\\[\\[``): see :func:`protect_lines`,
