@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 from markdown_it import MarkdownIt
@@ -75,29 +76,42 @@ class Exercise(BaseModel):
     time_limit_minutes: int = Field(default=0, ge=0)
 
 
-class QuestionGrade(BaseModel):
-    """The marking of one question."""
+@dataclass(slots=True)
+class QuestionGrade:
+    """The marking of one question.
+
+    Plain dataclasses rather than pydantic models: a grader builds one per
+    question of every attempt, and validation of values it computed itself
+    cost more than the marking (benchmarks/quiz_grading).
+    """
 
     id: str
     points: float
     max_points: float
-    correct: bool = Field(description="full marks")
-    feedback: list[str] = Field(default_factory=list)
-    response: str = Field(default="", description="the answer as text, for reports")
+    correct: bool
+    """Full marks."""
+    feedback: list[str] = field(default_factory=list)
+    response: str = ""
+    """The answer as text, for reports."""
 
 
-class Grade(BaseModel):
-    """The marking of one response to an exercise: pure data, JSON-ready."""
+@dataclass(slots=True)
+class Grade:
+    """The marking of one response to an exercise: pure data, JSON-ready (:meth:`to_json`)."""
 
     questions: list[QuestionGrade]
     score: float
     max_score: float
     passed: bool
-    feedback: list[str] = Field(default_factory=list)
+    feedback: list[str] = field(default_factory=list)
 
     @property
     def percent(self) -> float:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (what attempts store and the API returns)."""
+        return asdict(self)
 
 
 class InteractionComponent(BaseModel):
