@@ -24,7 +24,9 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    UniqueConstraint,
     literal_column,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -208,6 +210,111 @@ class Event(Base):
     object_id: Mapped[str] = mapped_column(String(64), default="")
     source: Mapped[str] = mapped_column(String(32), default="cli")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+COURSE_STATUSES = ("enrolled", "in_progress", "completed", "withdrawn")
+
+
+class Course(Base):
+    """A course known to the database (its content lives in its versions)."""
+
+    __tablename__ = "course"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CourseVersion(Base):
+    """An immutable snapshot of a published course.
+
+    ``snapshot`` holds settings, lessons and every exercise's full definition
+    (answers included); ``content_hash`` is the SHA-256 of its canonical JSON
+    plus the hashes of the course's files.  Rows are never updated.
+    """
+
+    __tablename__ = "course_version"
+    __table_args__ = (UniqueConstraint("course_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="RESTRICT"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Cohort(Base):
+    """A training round: a course for an org scope and positions, between dates."""
+
+    __tablename__ = "cohort"
+    __table_args__ = (UniqueConstraint("course_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id", ondelete="RESTRICT"))
+    positions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    starts_on: Mapped[dt.date | None] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    trainer_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Enrolment(Base):
+    """A person enrolled in a course, pinned to one course version.
+
+    At most one *active* enrolment (enrolled or in progress) per person and
+    course; completed and withdrawn ones stay as history.
+    """
+
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        Index(
+            "uq_enrolment_active",
+            "person_id",
+            "course_id",
+            unique=True,
+            sqlite_where=text("status IN ('enrolled', 'in_progress')"),
+            postgresql_where=text("status IN ('enrolled', 'in_progress')"),
+        ),
+        Index("ix_enrolment_course_status", "course_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="RESTRICT"))
+    course_version_id: Mapped[int] = mapped_column(
+        ForeignKey("course_version.id", ondelete="RESTRICT"), index=True
+    )
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohort.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="enrolled")
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Completion(Base):
+    """A course completed: one per enrolment, with a snapshot of score and rule."""
+
+    __tablename__ = "completion"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrolment.id", ondelete="RESTRICT"), unique=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="RESTRICT"), index=True)
+    course_version_id: Mapped[int] = mapped_column(
+        ForeignKey("course_version.id", ondelete="RESTRICT")
+    )
+    completed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    score: Mapped[float | None] = mapped_column()
+    rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 # Core tables of the bulk paths (imports use Core insert/update executemany).

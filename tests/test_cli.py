@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from conftest import Cli
 from lms_cli import main
+from lms_core.schema import head_revision
 
 
 def write(path: Path, text: str) -> Path:
@@ -115,7 +116,7 @@ def test_init_then_db_upgrade_and_status(tmp_path: Path, monkeypatch: pytest.Mon
     cfg = str(tmp_path / "p" / "lms.toml")
     assert runner.invoke(main, ["--config", cfg, "db", "upgrade"]).exit_code == 0
     status = runner.invoke(main, ["--config", cfg, "db", "status"]).output
-    assert status.count("0001") == 2
+    assert status.count(head_revision()) == 2
 
 
 def test_installed_console_script_runs_the_demo(tmp_path: Path) -> None:
