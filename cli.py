@@ -22,10 +22,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lms_core.config import Project, locate_project
+from lms_core.courses import LoadedCourse, check_courses, new_course
 from lms_core.db import read_only, session_factory
 from lms_core.demo import create_demo
 from lms_core.errors import LmsError
-from lms_core.plugins import PluginError, cli_commands, describe_plugins, make_plugin_manager
+from lms_core.plugins import (
+    PluginError,
+    cli_commands,
+    describe_plugins,
+    exercise_types,
+    make_plugin_manager,
+)
 from lms_core.project import init_project, open_database
 from lms_core.schema import current_revision, head_revision
 from lms_core.services.accounts import (
@@ -35,6 +42,7 @@ from lms_core.services.accounts import (
     set_password,
     write_invite_sheet,
 )
+from lms_core.services.courses import diff_versions, list_versions, publish
 from lms_core.services.importing import ImportReport, write_rejected
 from lms_core.services.org import TreeNode, import_units_file, load_builtin_tree, org_tree
 from lms_core.services.staff import import_staff_file, list_staff
@@ -440,6 +448,106 @@ def accounts_list_command(ctx: click.Context, role: str | None) -> None:
         entries = list_accounts(session, role=role)
     for e in entries:
         click.echo(f"{e.role:<8} {e.status:<9} {e.staff_code:<12} {e.full_name:<30} {e.scope_code}")
+
+
+# ---------------------------------------------------------------- courses
+
+
+@main.group("course")
+def course_group() -> None:
+    """Courses: create, check, publish, versions."""
+
+
+def _check(ctx: click.Context, slugs: tuple[str, ...]) -> list[LoadedCourse]:
+    """Check courses, print every problem; raise when any has an error."""
+    project = _project(ctx)
+    types = exercise_types(make_plugin_manager())
+    loaded, problems = check_courses(
+        project.courses_dir, slugs=slugs, types=types, language=project.config.language
+    )
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        click.secho(problem.format(), fg=colour, err=True)
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    click.echo(f"{len(loaded)} courses checked: {errors} errors, {warnings} warnings")
+    if errors:
+        raise LmsError("fix the errors above (nothing was published)")
+    return loaded
+
+
+@course_group.command("check")
+@click.argument("slugs", nargs=-1)
+@click.pass_context
+def course_check_command(ctx: click.Context, slugs: tuple[str, ...]) -> None:
+    """Check courses (default: all) and report every problem with file:line:col."""
+    _check(ctx, slugs)
+
+
+@course_group.command("new")
+@click.argument("slug")
+@click.option("--title", default="", help="The course's title.")
+@click.pass_context
+def course_new_command(ctx: click.Context, slug: str, title: str) -> None:
+    """Write a commented skeleton course that passes the check."""
+    folder = new_course(_project(ctx).courses_dir, slug, title=title)
+    click.echo(f"course skeleton written to {folder}")
+    click.echo(f"next: edit it, then 'lms course check {slug}'")
+
+
+@course_group.command("publish")
+@click.argument("slugs", nargs=-1)
+@click.pass_context
+def course_publish_command(ctx: click.Context, slugs: tuple[str, ...]) -> None:
+    """Check, then store a new version of each course whose content changed."""
+    loaded = _check(ctx, slugs)
+    with _writing(ctx) as session:
+        results = [publish(session, course) for course in loaded]
+    for r in results:
+        if r.created:
+            moved = f", {r.moved_enrolments} enrolments moved to it" if r.moved_enrolments else ""
+            click.echo(f"{r.slug}: published version {r.version}{moved}")
+        else:
+            click.echo(f"{r.slug}: unchanged (version {r.version})")
+
+
+@course_group.command("versions")
+@click.argument("slug")
+@click.pass_context
+def course_versions_command(ctx: click.Context, slug: str) -> None:
+    """List a course's versions, newest first."""
+    with _reading(ctx) as session:
+        versions = list_versions(session, slug=slug)
+    for v in versions:
+        click.echo(
+            f"v{v.number:<4} {v.published_at:%Y-%m-%d %H:%M}  {v.content_hash[:12]}  "
+            f"{v.lessons} lessons, {v.exercises} exercises, {v.enrolments} enrolments"
+        )
+
+
+@course_group.command("diff")
+@click.argument("slug")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@click.pass_context
+def course_diff_command(ctx: click.Context, slug: str, old: int, new: int) -> None:
+    """Show which settings, lessons, exercises and files changed between two versions."""
+    with _reading(ctx) as session:
+        diff = diff_versions(session, slug=slug, old=old, new=new)
+    if diff.empty:
+        click.echo("no differences")
+    for label, items in (
+        ("settings changed", diff.settings),
+        ("lessons added", diff.lessons_added),
+        ("lessons removed", diff.lessons_removed),
+        ("lessons changed", diff.lessons_changed),
+        ("exercises added", diff.exercises_added),
+        ("exercises removed", diff.exercises_removed),
+        ("exercises changed", diff.exercises_changed),
+        ("files changed", diff.files_changed),
+    ):
+        if items:
+            click.echo(f"{label}: {', '.join(items)}")
 
 
 # ---------------------------------------------------------------- plugins

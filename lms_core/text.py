@@ -107,3 +107,13 @@ def read_utf8(path: Path, *, max_bytes: int = 10 * 1024 * 1024, what: str = "fil
             "Save As → Encoding: UTF-8)"
         ) from None
     return nfc(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def anchor(heading: str) -> str:
+    """The anchor of a heading: ``## Ai phải báo?`` → ``ai-phai-bao``.
+
+    Lower case, accents removed (``đ`` → ``d``), anything else but letters
+    and digits turned into single ``-``: what authors can type in a link.
+    """
+    folded = fold(heading)
+    return "-".join("".join(c if c.isalnum() else " " for c in folded).split())
