@@ -213,6 +213,12 @@ def _split_front_matter(text: str) -> tuple[str | None, str, int]:
     return None, text, 1
 
 
+def _front_of(path: Path) -> str:
+    """The front matter text of a file (for locating keys), or ''."""
+    front, _, _ = _split_front_matter(path.read_text(encoding="utf-8", errors="replace"))
+    return front or ""
+
+
 def _key_line(front: str, key: str) -> int:
     """Line (1-based, in the file) of ``key:`` in the front matter, or 1."""
     pattern = re.compile(rf"^\s*{re.escape(key)}\s*:")
@@ -235,7 +241,8 @@ def _meta(check: _Checker, display: str, text: str, model: type[M]) -> tuple[M |
         data = yaml.load(front, Loader=_Loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
+        last = front.count("\n") + 2  # the error is inside the settings, not below them
+        line = min(mark.line + 2, last) if mark is not None else 1
         reason = getattr(exc, "problem", None) or str(exc).split("\n")[0]
         check.add(display, line, 1, "yaml_error", reason=reason)
         return None, body, body_line
@@ -486,8 +493,7 @@ def _load_lessons(
     order = list(by_slug)
     if course.meta is not None and course.meta.lessons is not None:
         index = show(root / "index.md")
-        front = (root / "index.md").read_text(encoding="utf-8", errors="replace")
-        line = _key_line(front.split("---", 2)[1] if front.startswith("---") else "", "lessons")
+        line = _key_line(_front_of(root / "index.md"), "lessons")
         for slug in course.meta.lessons:
             if slug not in by_slug:
                 check.add(index, line, 1, "missing_lesson", slug=slug)
@@ -618,10 +624,10 @@ def _check_rules(check: _Checker, index: str) -> None:
     meta = course.meta
     if meta is None or meta.completion.rule != "final":
         return
-    front = (course.root / "index.md").read_text(encoding="utf-8", errors="replace")
-    line = _key_line(front.split("---", 2)[1] if front.startswith("---") else "", "exercise")
+    front = _front_of(course.root / "index.md")
+    line = _key_line(front, "exercise")
     if not meta.completion.exercise:
-        check.add(index, _key_line(front.split("---", 2)[1], "rule"), 1, "final_needs_exercise")
+        check.add(index, _key_line(front, "rule"), 1, "final_needs_exercise")
         return
     found = {e.exercise.id: e for e in course.exercises()}
     wanted = meta.completion.exercise
@@ -705,8 +711,7 @@ def _prerequisite_problems(
             continue
         index = folders[course.slug] / "index.md"
         display = os.path.relpath(index, courses_dir.parent)
-        front = index.read_text(encoding="utf-8", errors="replace").split("---", 2)
-        line = _key_line(front[1] if len(front) > 2 else "", "prerequisites")
+        line = _key_line(_front_of(index), "prerequisites")
         for slug in course.meta.prerequisites:
             if slug not in folders:
                 problems.append(

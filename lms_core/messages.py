@@ -118,8 +118,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "big_image": (
         "image '{target}' is {size} KB; learners pay for their data: keep images under 200 KB",
-        "ảnh '{target}' nặng {size} KB; người học phải trả tiền dữ liệu: hãy giữ ảnh dưới "
-        "200 KB",
+        "ảnh '{target}' nặng {size} KB; người học phải trả tiền dữ liệu: hãy giữ ảnh dưới 200 KB",
     ),
     "too_long": (
         "the lesson has about {words} words, far more than its {minutes} minutes (raise "
@@ -150,7 +149,7 @@ def msg(key: str, language: str, /, **fields: object) -> str:
 
 
 def suggestion(word: str, choices: list[str], language: str) -> str:
-    """" (did you mean 'x'?)" in ``language``, or '' when nothing is close."""
+    """ " (did you mean 'x'?)" in ``language``, or '' when nothing is close."""
     import difflib
 
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
