@@ -9,6 +9,7 @@ the CLI can do, a Python program can do by calling the same service.  Every
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from lms_core.courses import LoadedCourse, check_courses, new_course
 from lms_core.db import read_only, session_factory
 from lms_core.demo import create_demo
 from lms_core.errors import LmsError
+from lms_core.models import COURSE_STATUSES
 from lms_core.plugins import (
     PluginError,
     cli_commands,
@@ -43,10 +45,17 @@ from lms_core.services.accounts import (
     write_invite_sheet,
 )
 from lms_core.services.courses import diff_versions, list_versions, publish
+from lms_core.services.enrolment import (
+    enrol,
+    list_enrolments,
+    read_staff_codes,
+    withdraw,
+)
 from lms_core.services.importing import ImportReport, write_rejected
 from lms_core.services.org import TreeNode, import_units_file, load_builtin_tree, org_tree
 from lms_core.services.staff import import_staff_file, list_staff
 from lms_core.tabular import Table
+from lms_core.text import neutralise_formula
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -448,6 +457,163 @@ def accounts_list_command(ctx: click.Context, role: str | None) -> None:
         entries = list_accounts(session, role=role)
     for e in entries:
         click.echo(f"{e.role:<8} {e.status:<9} {e.staff_code:<12} {e.full_name:<30} {e.scope_code}")
+
+
+# ---------------------------------------------------------------- enrolments
+
+NOT_ELIGIBLE_SHOWN = 50
+
+
+@main.command("enrol")
+@click.option("--course", required=True, help="Course slug (a published course).")
+@click.option("--org", help="Unit code: enrol its active people.")
+@click.option("--subtree", is_flag=True, help="Also every unit below --org.")
+@click.option(
+    "--position",
+    "positions",
+    multiple=True,
+    help="Only people with this position (repeatable; case and spacing ignored).",
+)
+@click.option(
+    "--staff",
+    "staff_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV/XLSX with a staff_code column (a staff import file works too).",
+)
+@click.option("--cohort", help="Training round to put them in (created on first use).")
+@click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
+@click.option("--encoding", help="Text encoding of a --staff CSV that is not UTF-8 (e.g. cp1258).")
+@click.option("--sheet", help="Worksheet to read from a --staff XLSX with several sheets.")
+@click.pass_context
+def enrol_command(
+    ctx: click.Context,
+    course: str,
+    org: str | None,
+    subtree: bool,
+    positions: tuple[str, ...],
+    staff_file: Path | None,
+    cohort: str | None,
+    due: dt.datetime | None,
+    encoding: str | None,
+    sheet: str | None,
+) -> None:
+    """Enrol the people of a unit (--org) or of a list (--staff) in a course.
+
+    Safe to run again: nobody is enrolled twice.
+    """
+    if (org is None) == (staff_file is None):
+        raise click.UsageError("give exactly one of --org and --staff")
+    if staff_file is not None and (subtree or positions):
+        raise click.UsageError("--subtree and --position select people of --org; not with --staff")
+    codes = (
+        read_staff_codes(staff_file, encoding=encoding, sheet=sheet)
+        if staff_file is not None
+        else None
+    )
+    with _writing(ctx) as session:
+        report = enrol(
+            session,
+            course=course,
+            org=org,
+            subtree=subtree,
+            positions=positions,
+            staff_codes=codes,
+            cohort=cohort,
+            due=due.date() if due is not None else None,
+        )
+    click.echo(report.summary())
+    for code, reason in report.not_eligible[:NOT_ELIGIBLE_SHOWN]:
+        click.echo(f"  {code or '(empty)':<12} {reason}", err=True)
+    hidden = len(report.not_eligible) - NOT_ELIGIBLE_SHOWN
+    if hidden > 0:
+        click.echo(f"  … and {hidden} more", err=True)
+
+
+@main.group("enrolments")
+def enrolments_group() -> None:
+    """Who is enrolled in which course."""
+
+
+@enrolments_group.command("list")
+@click.option("--course", help="Course slug.")
+@click.option("--org", help="Unit code (the person's unit).")
+@click.option("--subtree", is_flag=True, help="Include every unit below --org.")
+@click.option("--status", type=click.Choice(COURSE_STATUSES))
+@click.option("--cohort", help="Cohort name.")
+@click.option("--limit", type=click.IntRange(min=1))
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True
+)
+@click.pass_context
+def enrolments_list_command(
+    ctx: click.Context,
+    course: str | None,
+    org: str | None,
+    subtree: bool,
+    status: str | None,
+    cohort: str | None,
+    limit: int | None,
+    fmt: str,
+) -> None:
+    """List enrolments (withdrawn and completed ones too), by course, unit and name."""
+    if subtree and org is None:
+        raise click.UsageError("--subtree needs --org")
+    with _reading(ctx) as session:
+        entries = list_enrolments(
+            session,
+            course=course,
+            org=org,
+            subtree=subtree,
+            status=status,
+            cohort=cohort,
+            limit=limit,
+        )
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(
+            [
+                "staff_code",
+                "full_name",
+                "org_code",
+                "course",
+                "version",
+                "cohort",
+                "status",
+                "due_on",
+                "enrolled_at",
+            ]
+        )
+        for e in entries:
+            cells = [e.staff_code, e.full_name, e.org_code, e.course, str(e.version)]
+            cells += [e.cohort or "", e.status, e.due_on.isoformat() if e.due_on else ""]
+            cells.append(e.enrolled_at.isoformat(timespec="seconds"))
+            writer.writerow([neutralise_formula(c) for c in cells])
+        return
+    for e in entries:
+        due = e.due_on.isoformat() if e.due_on else "-"
+        click.echo(
+            f"{e.staff_code:<12} {e.full_name:<30} {e.org_code:<10} {e.course} v{e.version:<3} "
+            f"{e.status:<11} due {due:<10} {e.cohort or ''}".rstrip()
+        )
+    click.echo(f"{len(entries)} enrolments", err=True)
+
+
+@enrolments_group.command("withdraw")
+@click.argument("staff_code", required=False)
+@click.option("--course", required=True, help="Course slug.")
+@click.option("--staff-code", "staff_code_option", help="Same as the STAFF_CODE argument.")
+@click.pass_context
+def enrolments_withdraw_command(
+    ctx: click.Context, staff_code: str | None, course: str, staff_code_option: str | None
+) -> None:
+    """Withdraw a person's active enrolment (its history is kept)."""
+    if (staff_code is None) == (staff_code_option is None):
+        raise click.UsageError("give the staff code once: STAFF_CODE or --staff-code")
+    code = staff_code or staff_code_option
+    assert code is not None
+    with _writing(ctx) as session:
+        withdraw(session, course=course, staff_code=code)
+    click.echo(f"{code.strip().upper()}: withdrawn from {course}")
 
 
 # ---------------------------------------------------------------- courses

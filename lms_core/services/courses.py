@@ -14,12 +14,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms_core.courses import LoadedCourse, content_hash
 from lms_core.errors import ConflictError, NotFoundError
 from lms_core.models import Course, CourseVersion, Enrolment, utcnow
+from lms_core.services.enrolment import move_unstarted
 from lms_core.services.events import record_event
 from lms_core.text import did_you_mean
 
@@ -62,17 +63,7 @@ def publish(
     session.add(version)
     row.title = course.meta.title
     session.flush()
-    result = session.execute(
-        update(Enrolment)
-        .where(
-            Enrolment.course_id == row.id,
-            Enrolment.status == "enrolled",
-            Enrolment.started_at.is_(None),
-        )
-        .values(course_version_id=version.id),
-        execution_options={"synchronize_session": False},
-    )
-    moved = int(getattr(result, "rowcount", 0) or 0)
+    moved = move_unstarted(session, course_id=row.id, version_id=version.id)
     record_event(
         session,
         verb="course.published",
