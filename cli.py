@@ -748,11 +748,15 @@ def demo_command(folder: Path, staff: int, force: bool, database_url: str) -> No
     for a in result.accounts:
         scope = f" over {a.scope}" if a.scope else ""
         click.echo(f"  {a.role:<8} {a.staff_code}  {a.full_name}{scope}  password: {a.password}")
+    click.echo("courses published: " + ", ".join(result.courses))
+    for line in result.enrolments:
+        click.echo(f"  {line}")
     click.echo("\nnext steps:")
     click.echo(f"  cd {folder}")
     click.echo("  lms org tree --depth 1")
     click.echo("  lms staff list --org 37 --subtree --limit 20")
     click.echo("  lms accounts invite --org 37 --subtree --out invites.csv")
+    click.echo("  lms course check && lms enrolments list --limit 20")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import random
 import secrets
+import shutil
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from lms_core.config import CONFIG_NAME, Project
+from lms_core.courses import check_courses
 from lms_core.db import redact_url, session_factory
 from lms_core.errors import ConflictError
 from lms_core.models import OrgUnit, Person
+from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_core.project import init_project, open_database
 from lms_core.services.accounts import grant_role, set_password
+from lms_core.services.courses import publish
+from lms_core.services.enrolment import enrol
 from lms_core.services.org import import_units, load_builtin_tree
 from lms_core.services.staff import import_staff
 from lms_core.synthetic import UnitRow, generate_staff, generate_villages
@@ -40,6 +47,39 @@ class DemoResult:
     units: int = 0
     staff: int = 0
     accounts: list[DemoAccount] = field(default_factory=list)
+    courses: list[str] = field(default_factory=list)
+    enrolments: list[str] = field(default_factory=list)
+
+
+def sample_courses_dir() -> Path:
+    """The sample courses: packaged in a wheel, or ``courses/`` of a source checkout."""
+    packaged = Path(str(resources.files("lms_core") / "sample_courses"))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "courses"
+
+
+def _courses(session: Session, project: Project, result: DemoResult) -> None:
+    """Copy the sample courses into the project, publish them and enrol everyone."""
+    source = sample_courses_dir()
+    for folder in sorted(p for p in source.iterdir() if (p / "index.md").is_file()):
+        target = project.courses_dir / folder.name
+        if not target.exists():
+            shutil.copytree(folder, target)
+    types = exercise_types(make_plugin_manager())
+    loaded, problems = check_courses(
+        project.courses_dir, types=types, language=project.config.language
+    )
+    errors = [p.format() for p in problems if p.severity == "error"]
+    if errors:
+        raise ConflictError("the sample courses do not pass the check:\n" + "\n".join(errors))
+    for course in loaded:
+        published = publish(session, course)
+        result.courses.append(f"{course.slug} v{published.version}")
+    for course in loaded:
+        report = enrol(session, course=course.slug, org="37", subtree=True, cohort="Demo 2026")
+        reason = f" ({report.not_eligible[0][1]})" if report.not_eligible else ""
+        result.enrolments.append(f"{course.slug}: {report.summary()}{reason}")
 
 
 def _table(name: str, columns: tuple[str, ...], records: list[tuple[str, ...]]) -> Table:
@@ -132,6 +172,7 @@ def create_demo(
                 result.accounts.append(
                     DemoAccount(role, person.staff_code, person.full_name, scope or "", password)
                 )
+            _courses(session, project, result)
     finally:
         engine.dispose()
     return result

@@ -130,6 +130,8 @@ def test_installed_console_script_runs_the_demo(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "300 staff" in done.stdout and "admin" in done.stdout
+    assert "phong-chong-xam-hai v1" in done.stdout
+    assert "chi-thi-28-ke-hoach-tinh: enrolled 300" in done.stdout
     tree = subprocess.run(
         [exe, "org", "tree", "--depth", "1"],
         cwd=tmp_path / "demo",
