@@ -629,7 +629,11 @@ def _check(ctx: click.Context, slugs: tuple[str, ...]) -> list[LoadedCourse]:
     project = _project(ctx)
     types = exercise_types(make_plugin_manager())
     loaded, problems = check_courses(
-        project.courses_dir, slugs=slugs, types=types, language=project.config.language
+        project.courses_dir,
+        slugs=slugs,
+        types=types,
+        language=project.config.language,
+        allow_html=project.config.site.raw_html == "sanitised",
     )
     for problem in problems:
         colour = "red" if problem.severity == "error" else "yellow"

@@ -32,6 +32,9 @@ class SiteConfig(_Strict):
     base_url: str = Field(
         default="", description="Public URL of the site, used in certificates' QR codes"
     )
+    raw_html: Literal["off", "sanitised"] = Field(
+        default="off", description="raw HTML in lessons: off, or a sanitised subset"
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -195,6 +198,9 @@ province_code = "37"
 title = "Tập huấn bảo vệ trẻ em"
 # Public address of the site, e.g. "https://taphuan.ninhbinh.gov.vn".
 base_url = ""
+# Raw HTML inside lessons: "off" (shown nowhere; write Markdown) or "sanitised"
+# (a safe subset is kept: no scripts, styles, forms or event handlers).
+raw_html = "off"
 
 [paths]
 # Relative to this file.

@@ -38,7 +38,8 @@ WORDS_PER_MINUTE = 200
 MAX_FILE_BYTES = 2 * 1024 * 1024
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 M = TypeVar("M", bound=BaseModel)
-_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+_MD = MarkdownIt("commonmark", {"html": True}).enable("table")
+"""Parses raw HTML into tokens so the check can see it; the site decides what to show."""
 
 OrgKind = Literal[
     "province", "commune", "ward", "special_zone", "village", "residential_group", "agency", "unit"
@@ -179,9 +180,10 @@ def content_hash(snapshot: Mapping[str, Any]) -> str:
 class _Checker:
     """Collects the problems of one course, in one language."""
 
-    def __init__(self, course: LoadedCourse, language: str) -> None:
+    def __init__(self, course: LoadedCourse, language: str, *, allow_html: bool = False) -> None:
         self.course = course
         self.language = language
+        self.allow_html = allow_html
 
     def add(
         self,
@@ -326,6 +328,7 @@ def _scan_page(
     lines = body.split("\n")
     offset = body_line - 1
     seen_anchors: dict[str, int] = {}
+    html_lines: set[int] = set()
     current_map: list[int] | None = None
     heading = False
     for token in tokens:
@@ -333,6 +336,9 @@ def _scan_page(
             current_map = token.map
         if token.type == "heading_open":
             heading = True
+            continue
+        if token.type == "html_block" and not check.allow_html and current_map:
+            check.add(display, current_map[0] + 1 + offset, 1, "raw_html", severity="warning")
             continue
         if token.type == "inline":
             if heading and lesson is not None:
@@ -343,7 +349,12 @@ def _scan_page(
             heading = False
             start, end = current_map if current_map else (0, len(lines))
             for child in _walk_tokens(token.children or []):
-                if child.type == "link_open":
+                if child.type == "html_inline" and not check.allow_html:
+                    line, col = _column(lines, start, end + 1, child.content)
+                    if line + offset not in html_lines:  # one warning per line
+                        html_lines.add(line + offset)
+                        check.add(display, line + offset, col, "raw_html", severity="warning")
+                elif child.type == "link_open":
                     target = str(child.attrs.get("href", ""))
                     line, col = _column(lines, start, end + 1, target or "](")
                     refs.append(_Ref(page, line + offset, col, target, image=False))
@@ -402,11 +413,15 @@ def _exercise_block(
 
 
 def load_course(
-    root: Path, *, types: Mapping[str, ExerciseType[Any]], language: str = "vi"
+    root: Path,
+    *,
+    types: Mapping[str, ExerciseType[Any]],
+    language: str = "vi",
+    allow_html: bool = False,
 ) -> LoadedCourse:
     """Read and check one course folder (every problem in ``.problems``)."""
     course = LoadedCourse(slug=root.name, root=root)
-    check = _Checker(course, language)
+    check = _Checker(course, language, allow_html=allow_html)
     base = root.parent.parent
 
     def show(path: Path) -> str:
@@ -661,6 +676,7 @@ def check_courses(
     slugs: Iterable[str] = (),
     types: Mapping[str, ExerciseType[Any]],
     language: str = "vi",
+    allow_html: bool = False,
 ) -> tuple[list[LoadedCourse], list[Problem]]:
     """Load the named courses (default: all) and check prerequisites across all courses.
 
@@ -682,7 +698,9 @@ def check_courses(
                 )
             )
             continue
-        loaded.append(load_course(folders[slug], types=types, language=language))
+        loaded.append(
+            load_course(folders[slug], types=types, language=language, allow_html=allow_html)
+        )
     problems.extend(_prerequisite_problems(courses_dir, folders, loaded, language))
     for course in loaded:
         problems.extend(course.problems)

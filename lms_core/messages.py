@@ -134,6 +134,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "image '{target}' has no description (write it between the brackets: ![mô tả](…))",
         "ảnh '{target}' thiếu mô tả (viết mô tả trong ngoặc vuông: ![mô tả](…))",
     ),
+    "raw_html": (
+        "raw HTML is not shown on the site (write Markdown instead, or set raw_html = "
+        '"sanitised" under [site] in lms.toml)',
+        "mã HTML không được hiển thị trên trang (hãy viết bằng Markdown, hoặc đặt raw_html = "
+        '"sanitised" trong mục [site] của lms.toml)',
+    ),
     "course_missing": (
         "there is no course '{slug}' in {folder}{hint}",
         "không có khóa học '{slug}' trong {folder}{hint}",

@@ -236,3 +236,13 @@ def test_sample_courses_pass_without_warnings(course: str) -> None:
     assert len(kinds) >= 5 and scenarios
     assert any(e.exercise.graded for e in loaded[0].exercises())
     assert len(loaded[0].lessons) >= 3
+
+
+def test_raw_html_is_a_warning_unless_allowed(tmp_path: Path) -> None:
+    lesson = LESSON.format(n=2) + "\n<div onclick='x()'>khối</div>\n\nChữ <b>đậm</b> ở đây.\n"
+    courses = make(tmp_path, base(**{"02_hai": lesson}))
+    out = check(courses)
+    assert "02-hai.md:10:1: warning: raw HTML is not shown" in only(out, ":10:")
+    assert "02-hai.md:12:5: warning: raw HTML is not shown" in only(out, ":12:")
+    _, problems = check_courses(courses, types=TYPES, allow_html=True)
+    assert problems == []
