@@ -56,6 +56,7 @@ from lms_core.services.org import TreeNode, import_units_file, load_builtin_tree
 from lms_core.services.staff import import_staff_file, list_staff
 from lms_core.tabular import Table
 from lms_core.text import neutralise_formula
+from site_builder import build_site
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -718,6 +719,41 @@ def course_diff_command(ctx: click.Context, slug: str, old: int, new: int) -> No
     ):
         if items:
             click.echo(f"{label}: {', '.join(items)}")
+
+
+# ---------------------------------------------------------------- site
+
+
+@main.command("build")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (default: [paths] output in lms.toml).",
+)
+@click.option("--base-url", help="Public address of the site (default: [site] base_url).")
+@click.option("--no-budgets", is_flag=True, help="Report page weights without failing.")
+@click.pass_context
+def build_command(
+    ctx: click.Context, out: Path | None, base_url: str | None, no_budgets: bool
+) -> None:
+    """Build the static site from the courses."""
+    project = _project(ctx)
+    report = build_site(
+        project,
+        out=out,
+        base_url=base_url,
+        types=exercise_types(make_plugin_manager()),
+        enforce_budgets=not no_budgets,
+    )
+    click.echo(
+        f"site in {report.out}: {report.pages} pages, {report.files} files "
+        f"({report.written} written, {report.removed} removed)"
+    )
+    click.echo(f"CSS {report.css_gzip / 1024:.1f} KB, JS {report.js_gzip / 1024:.1f} KB (gzip)")
+    for path, size in report.heaviest(3):
+        click.echo(f"  {path}: {size / 1024:.1f} KB gzip")
+    for line in report.over_budget:
+        click.secho(f"over budget: {line}", fg="yellow", err=True)
 
 
 # ---------------------------------------------------------------- plugins

@@ -64,10 +64,13 @@ def _generate(pages: int) -> Path:
         folder.mkdir(parents=True)
         (folder / "index.md").write_text(
             f"---\ntitle: Khóa {course}\nsummary: Khóa học mẫu.\nminutes: 200\n---\n\n"
-            f"{PARAGRAPH}\n", encoding="utf-8")
+            f"{PARAGRAPH}\n",
+            encoding="utf-8",
+        )
         for n in range(1, per_course + 1):
             (folder / f"{n:02d}-bai-{n}.md").write_text(
-                _lesson(rng, course, n, per_course), encoding="utf-8")
+                _lesson(rng, course, n, per_course), encoding="utf-8"
+            )
     return root
 
 

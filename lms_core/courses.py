@@ -103,6 +103,8 @@ class Lesson:
     file: str
     meta: LessonMeta
     markdown: str
+    body_line: int = 1
+    """File line where ``markdown`` starts (after the front matter)."""
     exercises: list[LoadedExercise] = field(default_factory=list)
     anchors: set[str] = field(default_factory=set)
 
@@ -481,7 +483,7 @@ def _load_lessons(
         if text is None:
             continue
         meta, body, body_line = _meta(check, show(path), text, LessonMeta)
-        lesson = Lesson(slug, path.name, meta or LessonMeta(title=slug, minutes=1), body)
+        lesson = Lesson(slug, path.name, meta or LessonMeta(title=slug, minutes=1), body, body_line)
         by_slug[slug] = lesson
         _scan_page(
             check,

@@ -1,0 +1,404 @@
+"""``lms build``: courses to a static site, in one straight pass.
+
+Read (check every course; refuse to build on errors) → render (every page in
+memory, Jinja2 with autoescape, Markdown through :mod:`site_builder.markdown`)
+→ write (only files whose bytes changed, so a rebuild after editing one lesson
+rewrites only what depends on it; files of an earlier build that are no
+longer produced are removed).  No timestamps and sorted iteration everywhere:
+the same input gives byte-identical output.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from lms_core.config import Project
+from lms_core.courses import LoadedCourse, check_courses
+from lms_core.errors import LmsError, ProblemsError
+from lms_core.exercises import Exercise, ExerciseType
+from site_builder.i18n import CATALOGS, strings
+from site_builder.markdown import PageContext, make_markdown, render_page
+from site_builder.search import SearchIndex
+
+MARKER = ".lms-site"
+"""A file in the output folder saying it is ours: only then may a build delete in it."""
+
+BUDGETS = {"html": 30 * 1024, "css": 15 * 1024, "js": 20 * 1024}
+STATIC_FILES = (
+    "assets/site.css",
+    "assets/site.js",
+    "assets/icon.svg",
+    "sw.js",
+    "manifest.webmanifest",
+)
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+class BuildError(LmsError):
+    """The site cannot be built (course errors, an unsafe output folder, a budget)."""
+
+
+@dataclass(slots=True)
+class BuildReport:
+    """What a build wrote and how heavy the pages are (gzip bytes)."""
+
+    out: Path
+    files: int = 0
+    written: int = 0
+    removed: int = 0
+    pages: int = 0
+    html_gzip: dict[str, int] = field(default_factory=dict)
+    css_gzip: int = 0
+    js_gzip: int = 0
+    over_budget: list[str] = field(default_factory=list)
+
+    def heaviest(self, count: int = 5) -> list[tuple[str, int]]:
+        return sorted(self.html_gzip.items(), key=lambda kv: (-kv[1], kv[0]))[:count]
+
+
+def gzip_size(data: bytes) -> int:
+    """Size after gzip, as a web server would send it (deterministic: mtime 0)."""
+    return len(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def _static_bytes(project: Project, name: str) -> bytes:
+    """A theme file of the project, or the built-in one."""
+    override = project.root / "theme" / name
+    if override.is_file():
+        return override.read_bytes()
+    return (resources.files("site_builder") / "static" / name).read_bytes()
+
+
+def _environment(project: Project) -> Environment:
+    loaders: list[Any] = []
+    theme = project.root / "theme"
+    if theme.is_dir():
+        loaders.append(FileSystemLoader(str(theme)))
+    loaders.append(PackageLoader("site_builder", "templates"))
+    return Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+    )
+
+
+def _json_for_script(value: object) -> Markup:
+    """JSON safe inside ``<script type="application/json">`` (no ``</`` can close it)."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return Markup(text.replace("</", "<\\/").replace("<!--", "<\\!--"))  # noqa: S704
+
+
+class _Site:
+    """The files of one build, in memory until written."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def add(self, path: str, data: bytes | str) -> None:
+        if path in self.files:
+            raise BuildError(f"two outputs want the same path {path} (rename one of them)")
+        self.files[path] = data.encode("utf-8") if isinstance(data, str) else data
+
+
+def _page_fields(project: Project, *, root: str, page: str) -> dict[str, Any]:
+    language = project.config.language
+    return {
+        "lang": language,
+        "t": strings(language),
+        "root": root,
+        "page": page,
+        "site_title": project.config.site.title,
+        "api": "",
+        "course": None,
+        "lesson": None,
+        "i18n_json": _json_for_script(CATALOGS),
+    }
+
+
+def _audience_label(course: LoadedCourse, language: str) -> str:
+    assert course.meta is not None
+    positions = course.meta.audience.positions
+    return ", ".join(positions) if positions else strings(language)["everyone"]
+
+
+def _course_fields(
+    course: LoadedCourse, titles: Mapping[str, str], language: str
+) -> dict[str, Any]:
+    assert course.meta is not None
+    t = strings(language)
+    meta = course.meta
+    certificate = ""
+    if meta.certificate.enabled:
+        months = meta.certificate.validity_months
+        certificate = t["certificate"].format(n=months) if months else t["certificate_forever"]
+    return {
+        "slug": course.slug,
+        "title": meta.title,
+        "summary": meta.summary,
+        "sample": meta.sample,
+        "minutes_text": t["minutes"].format(n=meta.minutes),
+        "lessons_text": t["lessons"].format(n=len(course.lessons)),
+        "language_name": LANGUAGE_NAMES.get(meta.language, meta.language),
+        "certificate": certificate,
+        "prerequisites": [
+            {"slug": slug, "title": titles.get(slug, slug)} for slug in meta.prerequisites
+        ],
+    }
+
+
+def build_site(
+    project: Project,
+    *,
+    out: Path | None = None,
+    base_url: str | None = None,
+    types: Mapping[str, ExerciseType[Any]],
+    enforce_budgets: bool = True,
+) -> BuildReport:
+    """Build the site of ``project`` into ``out`` (default: the configured output folder)."""
+    out = (out or project.output_dir).resolve()
+    _check_output(out, project)
+    loaded, problems = check_courses(
+        project.courses_dir,
+        types=types,
+        language=project.config.language,
+        allow_html=project.config.site.raw_html == "sanitised",
+    )
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ProblemsError(errors, summary="the courses have errors; nothing was built")
+    site = _Site()
+    index = SearchIndex()
+    _render(project, loaded, site, index, types=types)
+    site.add(
+        "search-index.json", json.dumps(index.to_json(), ensure_ascii=False, separators=(",", ":"))
+    )
+    _static(project, site)
+    base = (base_url if base_url is not None else project.config.site.base_url).rstrip("/")
+    if base:
+        urls = "".join(
+            f"<url><loc>{base}/{path}</loc></url>"
+            for path in sorted(site.files)
+            if path.endswith(".html") and path != "404.html"
+        )
+        site.add(
+            "sitemap.xml",
+            '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
+            f'"http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n',
+        )
+    report = _write(out, site)
+    _weigh(report, site)
+    if enforce_budgets and report.over_budget:
+        raise BuildError(
+            "over budget (gzip):\n"
+            + "\n".join(report.over_budget)
+            + "\n(make the pages lighter, or build with --no-budgets)"
+        )
+    return report
+
+
+def _check_output(out: Path, project: Project) -> None:
+    """Refuse to build into a folder that holds something else, or into the sources."""
+    if out == project.root or out in project.courses_dir.parents or out == project.courses_dir:
+        raise BuildError(f"{out} is the project or its courses; choose another --out")
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise BuildError(
+            f"{out} is not empty and was not made by 'lms build'; choose another --out "
+            "or empty it (a build deletes stale files in its output folder)"
+        )
+
+
+def _render(
+    project: Project,
+    loaded: list[LoadedCourse],
+    site: _Site,
+    index: SearchIndex,
+    *,
+    types: Mapping[str, ExerciseType[Any]],
+) -> None:
+    env = _environment(project)
+    language = project.config.language
+    t = strings(language)
+    md = make_markdown(allow_html=project.config.site.raw_html == "sanitised")
+    courses = [c for c in loaded if c.meta is not None]
+    titles = {c.slug: c.meta.title for c in courses if c.meta is not None}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for course in courses:
+        fields = _course_fields(course, titles, language)
+        groups.setdefault(_audience_label(course, language), []).append(fields)
+        _render_course(project, env, md, course, fields, site, index, types=types)
+    catalog = env.get_template("catalog.html").render(
+        **_page_fields(project, root="", page="catalog"),
+        groups=[{"label": label, "courses": groups[label]} for label in sorted(groups)],
+    )
+    site.add("index.html", catalog)
+    site.add(
+        "progress.html",
+        env.get_template("progress.html").render(
+            **_page_fields(project, root="", page="progress"),
+            courses=[{"slug": c.slug, "title": titles[c.slug]} for c in courses],
+        ),
+    )
+    simple = env.get_template("simple.html")
+    for path, page, root, heading, text in (
+        ("404.html", "404", "./", "not_found", "not_found_text"),
+        ("offline.html", "offline", "./", "offline_title", "offline_text"),
+        ("verify/index.html", "verify", "../", "verify_title", "verify_text"),
+    ):
+        site.add(
+            path,
+            simple.render(
+                **_page_fields(project, root=root, page=page),
+                heading=t[heading],
+                heading_key=heading,
+                text=t[text],
+                text_key=text,
+            ),
+        )
+
+
+def _render_course(
+    project: Project,
+    env: Environment,
+    md: Any,
+    course: LoadedCourse,
+    fields: dict[str, Any],
+    site: _Site,
+    index: SearchIndex,
+    *,
+    types: Mapping[str, ExerciseType[Any]],
+) -> None:
+    language = project.config.language
+    t = strings(language)
+    folder = f"courses/{course.slug}"
+    pages = {lesson.file: f"{lesson.slug}.html" for lesson in course.lessons}
+    lessons = [
+        {
+            "slug": lesson.slug,
+            "title": lesson.meta.title,
+            "page": pages[lesson.file],
+            "required": lesson.meta.required,
+            "minutes_text": t["minutes"].format(n=lesson.meta.minutes),
+        }
+        for lesson in course.lessons
+    ]
+    intro = render_page(md, course.intro, PageContext(pages, {}, 0, language))
+    course_fields = {**fields, "lessons": lessons, "intro_html": Markup(intro.html)}  # noqa: S704
+    page = _page_fields(project, root="../../", page="course")
+    site.add(
+        f"{folder}/index.html",
+        env.get_template("course.html").render(**{**page, "course": course_fields}),
+    )
+    index.add(
+        title=fields["title"],
+        url=f"{folder}/index.html",
+        course=fields["title"],
+        text=[fields["summary"], *intro.words],
+    )
+    template = env.get_template("lesson.html")
+    for number, lesson in enumerate(course.lessons):
+        exercises: dict[int, tuple[ExerciseType[Any], Exercise]] = {
+            e.block.line: (types[e.block.kind], e.exercise) for e in lesson.exercises
+        }
+        rendered = render_page(
+            md,
+            lesson.markdown,
+            PageContext(pages, exercises, lesson.body_line - 1, language),
+        )
+        info = {
+            **lessons[number],
+            "html": Markup(rendered.html),  # noqa: S704 - rendered with escaping rules
+            "toc": rendered.toc,
+            "previous": lessons[number - 1] if number > 0 else None,
+            "next": lessons[number + 1] if number + 1 < len(lessons) else None,
+        }
+        page = _page_fields(project, root="../../", page="lesson")
+        site.add(
+            f"{folder}/{pages[lesson.file]}",
+            template.render(**{**page, "course": course_fields, "lesson": info}),
+        )
+        index.add(
+            title=lesson.meta.title,
+            url=f"{folder}/{pages[lesson.file]}",
+            course=fields["title"],
+            text=rendered.words,
+        )
+    for rel in sorted(course.files):
+        site.add(f"{folder}/{rel}", (course.root / rel).read_bytes())
+    offline = [
+        "index.html",
+        *(lesson["page"] for lesson in lessons),
+        *sorted(course.files),
+        "../../index.html",
+        "../../offline.html",
+        *(f"../../{n}" for n in STATIC_FILES if n != "sw.js"),
+    ]
+    site.add(f"{folder}/offline.json", json.dumps(offline, ensure_ascii=False))
+
+
+def _static(project: Project, site: _Site) -> None:
+    content = hashlib.sha256()
+    for path in sorted(site.files):
+        content.update(path.encode())
+        content.update(site.files[path])
+    build_id = content.hexdigest()[:16]
+    for name in STATIC_FILES:
+        data = _static_bytes(project, name)
+        if name == "sw.js":
+            data = data.replace(b"__BUILD_ID__", build_id.encode())
+        site.add(name, data)
+    site.add(MARKER, "This folder was written by 'lms build'; it may delete stale files here.\n")
+
+
+def _write(out: Path, site: _Site) -> BuildReport:
+    report = BuildReport(out=out, files=len(site.files))
+    out.mkdir(parents=True, exist_ok=True)
+    for rel, data in sorted(site.files.items()):
+        target = out / rel
+        if target.is_file() and target.read_bytes() == data:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        report.written += 1
+    wanted = {(out / rel).resolve() for rel in site.files}
+    for dirpath, _dirnames, filenames in os.walk(out, topdown=False):
+        for name in filenames:
+            path = (Path(dirpath) / name).resolve()
+            if path not in wanted:
+                path.unlink()
+                report.removed += 1
+        if Path(dirpath) != out and not any(Path(dirpath).iterdir()):
+            shutil.rmtree(dirpath)
+    return report
+
+
+def _weigh(report: BuildReport, site: _Site) -> None:
+    report.css_gzip = sum(gzip_size(d) for p, d in site.files.items() if p.endswith(".css"))
+    report.js_gzip = sum(gzip_size(d) for p, d in site.files.items() if p.endswith(".js"))
+    for path, data in site.files.items():
+        if path.endswith(".html"):
+            report.pages += 1
+            if path.startswith("courses/") and not path.endswith("/index.html"):
+                report.html_gzip[path] = gzip_size(data)
+    for path, size in sorted(report.html_gzip.items()):
+        if size > BUDGETS["html"]:
+            report.over_budget.append(f"{path}: HTML {size / 1024:.1f} KB > 30 KB")
+    if report.css_gzip > BUDGETS["css"]:
+        report.over_budget.append(f"all CSS: {report.css_gzip / 1024:.1f} KB > 15 KB")
+    if report.js_gzip > BUDGETS["js"]:
+        report.over_budget.append(f"all JS: {report.js_gzip / 1024:.1f} KB > 20 KB")
