@@ -21,9 +21,9 @@ import hashlib
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
 from lms_quiz.model import (
     Entry,
@@ -188,7 +188,7 @@ def item_order(quiz: Quiz, question: Ordering, *, seed: int) -> list[int]:
     return order
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IdMap:
     """Public ids of one collection of a question, aligned with the author's list.
 
@@ -229,8 +229,46 @@ _ROLES: dict[str, tuple[Role, ...]] = {
     "blanks": ("gap",),
 }
 _CACHE_SIZE = 256
+T = TypeVar("T")
 _cache: OrderedDict[tuple[int, int], tuple[Quiz, dict[tuple[int, str], IdMap]]] = OrderedDict()
 _cache_lock = threading.Lock()
+
+
+_STATIC: OrderedDict[int, tuple[Quiz, dict[str, Any]]] = OrderedDict()
+_STATIC_SIZE = 64
+
+
+def static_plan(quiz: Quiz, name: str, compute: Callable[[], T]) -> T:
+    """``compute()`` once per quiz object: what depends on the quiz but not the attempt.
+
+    A server marks many attempts of the same (cached, immutable) course
+    version; work that only depends on the quiz is done once.  Entries hold
+    the quiz itself, so an id is never confused with a later object's.
+    """
+    with _cache_lock:
+        hit = _STATIC.get(id(quiz))
+        if hit is not None and hit[0] is quiz and name in hit[1]:
+            _STATIC.move_to_end(id(quiz))
+            return cast(T, hit[1][name])
+    value = compute()
+    with _cache_lock:
+        hit = _STATIC.get(id(quiz))
+        if hit is None or hit[0] is not quiz:
+            hit = (quiz, {})
+            _STATIC[id(quiz)] = hit
+        hit[1][name] = value
+        while len(_STATIC) > _STATIC_SIZE:
+            _STATIC.popitem(last=False)
+    return value
+
+
+def _id_plan(quiz: Quiz) -> tuple[list[tuple[Question, Role, int]], int]:
+    wanted = [
+        (question, role, len(_author_ids(question, role)))
+        for question in quiz.questions()
+        for role in _ROLES.get(question.kind, ())
+    ]
+    return wanted, sum(count for _, _, count in wanted)
 
 
 def _derive_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
@@ -240,12 +278,10 @@ def _derive_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
     slices, handed out to questions and their elements in written order.  A
     slice that collides inside its collection is skipped.
     """
-    wanted = [
-        (question, role, len(_author_ids(question, role)))
-        for question in quiz.questions()
-        for role in _ROLES.get(question.kind, ())
-    ]
-    total = sum(count for _, _, count in wanted)
+    plan: tuple[list[tuple[Question, Role, int]], int] = static_plan(
+        quiz, "ids", lambda: _id_plan(quiz)
+    )
+    wanted, total = plan
     base = f"{seed}:{quiz.id}:"
     slices: list[str] = []
     block = 0
@@ -271,11 +307,11 @@ def _derive_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
             if slices[position] not in ids:
                 ids.append(slices[position])
             position += 1
-        out[(id(question), role)] = IdMap(ids=tuple(ids), index={v: i for i, v in enumerate(ids)})
+        out[(id(question), role)] = IdMap(tuple(ids), dict(zip(ids, range(count), strict=True)))
     return out
 
 
-def _attempt_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
+def attempt_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
     """:func:`_derive_ids`, remembered for the last few attempts.
 
     Rendering a view or marking an attempt asks for the ids of every
@@ -305,7 +341,7 @@ def public_ids(quiz: Quiz, question: Question, *, seed: int, role: Role) -> IdMa
     different for every attempt, unrelated to the written order, and unique
     within the question.  ``question`` must be one of ``quiz``'s own objects.
     """
-    found = _attempt_ids(quiz, seed).get((id(question), role))
+    found = attempt_ids(quiz, seed).get((id(question), role))
     if found is None:
         return IdMap(ids=(), index={})
     return found

@@ -16,13 +16,20 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from lms_core.exercises import Grade, QuestionGrade
-from lms_quiz.attempt import IdMap, public_ids, real_pairs, selected_questions
+from lms_quiz.attempt import (
+    IdMap,
+    attempt_ids,
+    public_ids,
+    real_pairs,
+    selected_questions,
+    static_plan,
+)
 from lms_quiz.model import (
     FillBlanks,
     Matching,
@@ -119,6 +126,8 @@ def format_number(value: float) -> str:
 
 
 def _clip(text: str) -> str:
+    if len(text) <= MAX_REPORT and "  " not in text and "\n" not in text and "\t" not in text:
+        return text.strip()
     text = _SPACES.sub(" ", text).strip()
     return text if len(text) <= MAX_REPORT else text[: MAX_REPORT - 1] + "…"
 
@@ -320,12 +329,51 @@ def mark_question(quiz: Quiz, question: Question, answer: object, *, seed: int) 
     return marked
 
 
-def _safely(mark: Callable[[], Marked]) -> Marked:
-    """Last line of defence: a bug in one marker costs that question, not the attempt."""
-    try:
-        return mark()
-    except Exception:
-        return Marked()
+Marker = Callable[[object, Mapping[tuple[int, str], IdMap]], Marked]
+
+
+def _plan_question(quiz: Quiz, question: Question) -> Marker:
+    """A marker for one question with what does not depend on the attempt precomputed."""
+    key = id(question)
+    if isinstance(question, SingleChoice):
+        options = question.options
+        credits = [_credit(o.credit if o.credit is not None else float(o.correct)) for o in options]
+        feedback = [[o.feedback] if o.feedback else [] for o in options]
+        shown = [_clip(o.text) for o in options]
+
+        def single(answer: object, ids: Mapping[tuple[int, str], IdMap]) -> Marked:
+            position = ids[(key, "option")].index.get(answer) if isinstance(answer, str) else None
+            if position is None:
+                return Marked()
+            return Marked(credits[position], list(feedback[position]), shown[position])
+
+        return single
+    if isinstance(question, MultipleChoice):
+        multiple = question
+        return lambda answer, ids: _multiple(multiple, answer, ids[(key, "option")])
+    if isinstance(question, TrueFalse):
+        truefalse = question
+        return lambda answer, ids: _truefalse(truefalse, answer)
+    if isinstance(question, ShortAnswer):
+        short = question
+        return lambda answer, ids: _short(short, answer)
+    if isinstance(question, Numeric):
+        numeric = question
+        return lambda answer, ids: _numeric(numeric, answer)
+    if isinstance(question, Matching):
+        matching = question
+        return lambda answer, ids: _matching(
+            matching, answer, ids[(key, "left")], ids[(key, "right")]
+        )
+    if isinstance(question, Ordering):
+        ordering = question
+        return lambda answer, ids: _ordering(ordering, answer, ids[(key, "item")])
+    blanks = question
+    return lambda answer, ids: _blanks(blanks, answer, ids[(key, "gap")])
+
+
+def _grading_plan(quiz: Quiz) -> list[tuple[Question, Marker]]:
+    return [(question, _plan_question(quiz, question)) for question in quiz.questions()]
 
 
 def grade_quiz(quiz: Quiz, response: object, *, seed: int) -> Grade:
@@ -335,24 +383,37 @@ def grade_quiz(quiz: Quiz, response: object, *, seed: int) -> Grade:
     and the attempt's public option ids (see ``docs`` and :mod:`lms_quiz.view`).
     Only the questions drawn for this attempt count, listed in written order
     so reports line up across attempts.  Points are rounded to 4 decimals; the
-    pass test allows for float error (2.4 of 3 is 80 %, not 79.999…).
+    pass test allows for float error (2.4 of 3 is 80 %, not 79.999…).  What
+    depends only on the quiz is prepared once per quiz object
+    (:func:`lms_quiz.attempt.static_plan`), since a server marks many attempts
+    of one course version.
     """
     answers: dict[Any, Any] = response if isinstance(response, dict) else {}
-    selected = {id(q) for q in selected_questions(quiz, seed=seed)}
+    plan: list[tuple[Question, Marker]] = static_plan(quiz, "grading", lambda: _grading_plan(quiz))
+    selected = {id(q) for q in selected_questions(quiz, seed=seed)} if quiz.draw else None
+    ids = attempt_ids(quiz, seed)
     grades: list[QuestionGrade] = []
-    for question in quiz.questions():
-        if id(question) not in selected:
+    for question, marker in plan:
+        if selected is not None and id(question) not in selected:
             continue
-        answer = answers.get(question.id)
-        marked = _safely(partial(mark_question, quiz, question, answer, seed=seed))
-        points = round(question.points * marked.fraction, 4)
+        try:
+            marked = marker(answers.get(question.id), ids)
+            fraction = marked.fraction
+            if not math.isfinite(fraction):
+                fraction = 0.0
+            fraction = _credit(fraction)
+        except Exception:  # a bug in one marker costs that question, not the attempt
+            marked, fraction = Marked(), 0.0
+        feedback = marked.feedback
+        if question.feedback:
+            feedback.append(question.feedback)
         grades.append(
             QuestionGrade(
                 id=question.id,
-                points=points,
+                points=round(question.points * fraction, 4),
                 max_points=question.points,
-                correct=marked.fraction >= 1.0 - _EPSILON,
-                feedback=marked.feedback,
+                correct=fraction >= 1.0 - _EPSILON,
+                feedback=[text for text in feedback if text],
                 response=marked.response,
             )
         )
