@@ -791,6 +791,8 @@ def demo_command(folder: Path, staff: int, force: bool, database_url: str) -> No
     click.echo("courses published: " + ", ".join(result.courses))
     for line in result.enrolments:
         click.echo(f"  {line}")
+    site = build_site(result.project, types=exercise_types(make_plugin_manager()))
+    click.echo(f"site built in {site.out} (open index.html in a browser, or 'lms build' again)")
     click.echo("\nnext steps:")
     click.echo(f"  cd {folder}")
     click.echo("  lms org tree --depth 1")

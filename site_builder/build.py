@@ -249,7 +249,16 @@ def _render(
         "progress.html",
         env.get_template("progress.html").render(
             **_page_fields(project, root="", page="progress"),
-            courses=[{"slug": c.slug, "title": titles[c.slug]} for c in courses],
+            courses=[
+                {
+                    "slug": c.slug,
+                    "title": titles[c.slug],
+                    "lessons": [
+                        {"slug": lesson.slug, "title": lesson.meta.title} for lesson in c.lessons
+                    ],
+                }
+                for c in courses
+            ],
         ),
     )
     simple = env.get_template("simple.html")

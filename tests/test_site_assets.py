@@ -1,0 +1,458 @@
+"""The site's static assets: budgets, safety, syntax, and browser marking equal to the server's.
+
+Practice quizzes are marked in the browser by ``assets/site.js`` from the
+embedded key; the learner must see the score :func:`lms_quiz.grading.grade_quiz`
+would give.  The last tests run the JavaScript grader under Node on random
+responses (built from the public view, as the page's form builds them, plus
+garbage) to the sample courses' quizzes and to quizzes written to reach every
+rule, and compare both graders question by question.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import re
+import shutil
+import subprocess
+import unicodedata
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lms_core.courses import load_course
+from lms_quiz.grading import grade_quiz
+from lms_quiz.model import (
+    AcceptedAnswer,
+    DrawRule,
+    FillBlanks,
+    Gap,
+    Item,
+    Matching,
+    MultipleChoice,
+    Numeric,
+    NumericAnswer,
+    Option,
+    Ordering,
+    Pair,
+    Quiz,
+    Scenario,
+    ShortAnswer,
+    SingleChoice,
+    TrueFalse,
+)
+from lms_quiz.plugin import lms_exercise_types
+from lms_quiz.view import practice_key, public_view
+
+ROOT = Path(__file__).parent.parent
+STATIC = ROOT / "site_builder" / "static"
+SITE_JS = STATIC / "assets" / "site.js"
+SW_JS = STATIC / "sw.js"
+SITE_CSS = STATIC / "assets" / "site.css"
+GRADE_TEST = ROOT / "tests" / "js" / "grade_test.mjs"
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (needed to run JS)")
+
+
+def gz(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
+
+
+def without_comments(text: str) -> str:
+    """Code without /* */ comments and whole-line or trailing // comments."""
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    return re.sub(r"(^|\s)//[^\n]*", r"\1", text)
+
+
+# ------------------------------------------------------------ budgets, safety
+
+
+def test_sizes_within_budget() -> None:
+    js = gz(SITE_JS) + gz(SW_JS)
+    assert js <= 20 * 1024, f"site.js + sw.js are {js} bytes gzipped (budget 20 KB)"
+    assert gz(SITE_CSS) <= 15 * 1024, f"site.css is {gz(SITE_CSS)} bytes gzipped (budget 15 KB)"
+    icon = STATIC / "assets" / "icon.svg"
+    assert icon.stat().st_size < 2048
+
+
+@pytest.mark.parametrize("path", [SITE_JS, SW_JS, SITE_CSS], ids=lambda p: p.name)
+def test_nothing_from_another_origin(path: Path) -> None:
+    code = without_comments(path.read_text(encoding="utf-8"))
+    assert not re.search(r"https?://|(?<![\w.])//[\w-]+\.[\w.-]+/", code), path
+    assert "@import" not in code
+    for url in re.findall(r"url\(\s*['\"]?([^'\")]*)", code):
+        assert url.startswith("data:") or not re.match(r"[a-z]+:|/", url), url
+
+
+@pytest.mark.parametrize("path", [SITE_JS, SW_JS], ids=lambda p: p.name)
+def test_no_eval_and_no_html_injection(path: Path) -> None:
+    code = without_comments(path.read_text(encoding="utf-8"))
+    for banned in (
+        r"\beval\s*\(",
+        r"\bnew\s+Function\b",
+        r"\bFunction\s*\(",
+        r"innerHTML",
+        r"outerHTML",
+        r"insertAdjacentHTML",
+        r"document\.write",
+        r"set(?:Timeout|Interval)\(\s*['\"`]",
+        r"importScripts",
+        r"\.setAttribute\(\s*['\"]on",
+    ):
+        assert not re.search(banned, code), (path.name, banned)
+
+
+@needs_node
+@pytest.mark.parametrize("path", [SITE_JS, SW_JS], ids=lambda p: p.name)
+def test_javascript_syntax(path: Path) -> None:
+    run = subprocess.run([NODE, "--check", str(path)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+
+
+def test_service_worker_contract() -> None:
+    sw = SW_JS.read_text(encoding="utf-8")
+    assert sw.count("__BUILD_ID__") == 1 and 'var VERSION = "__BUILD_ID__";' in sw
+    for url in ("./", "./index.html", "./offline.html", "./assets/site.css", "./assets/site.js"):
+        assert f'"{url}"' in sw
+    assert '"./manifest.webmanifest"' in sw
+    assert '"cache-course"' in sw
+
+
+def test_manifest_and_icon() -> None:
+    manifest = json.loads((STATIC / "manifest.webmanifest").read_text(encoding="utf-8"))
+    assert manifest["name"] == "Tập huấn bảo vệ trẻ em"
+    assert manifest["short_name"] == "Tập huấn"
+    assert manifest["start_url"] == "." and manifest["scope"] == "."
+    assert manifest["display"] == "standalone" and manifest["lang"] == "vi"
+    icon = manifest["icons"][0]
+    assert icon["src"] == "assets/icon.svg" and icon["sizes"] == "any"
+    svg = ET.fromstring((STATIC / icon["src"]).read_text(encoding="utf-8"))
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def test_css_covers_the_essentials() -> None:
+    css = SITE_CSS.read_text(encoding="utf-8")
+    for needle in (
+        ":focus-visible",
+        "overflow-wrap: anywhere",
+        ".table-wrap",
+        "min-height: 44px",
+        ".skip",
+        "prefers-reduced-motion",
+        "@media print",
+        ".quiz-result",
+        "/1.6 ",  # line height, in the body's font shorthand
+    ):
+        assert needle in css, needle
+
+
+# --------------------------------------------- browser marking == server marking
+
+
+def _course_quizzes() -> list[Quiz]:
+    types = {t.name: t for t in lms_exercise_types()}
+    quizzes = []
+    for folder in sorted((ROOT / "courses").iterdir()):
+        if folder.is_dir():
+            course = load_course(folder, types=types)
+            assert not course.problems, course.problems
+            quizzes += [e.exercise for lesson in course.lessons for e in lesson.exercises]
+    assert len(quizzes) >= 10
+    return quizzes
+
+
+def _rule_quizzes() -> list[Quiz]:
+    """Quizzes reaching every rule: credits, scoring modes, accents, ranges, equal texts…"""
+    o = Option
+    questions: list[Any] = [
+        SingleChoice(
+            id="single",
+            prompt="p",
+            points=0.25,
+            feedback="chung",
+            options=[
+                o(id="a", text="A", correct=True, feedback="fa"),
+                o(id="b", text="B", credit=0.5, feedback="fb"),
+                o(id="c", text="C", credit=-0.5),
+                o(id="d", text="D", fixed=True),
+            ],
+        ),
+        MultipleChoice(
+            id="partial",
+            prompt="p",
+            points=1.5,
+            options=[o(id=x, text=x.upper(), correct=x in "ace", feedback=x) for x in "abcde"],
+        ),
+        MultipleChoice(
+            id="aon",
+            prompt="p",
+            scoring="all-or-nothing",
+            options=[o(id=x, text=x, correct=x in "ab") for x in "abcd"],
+        ),
+        MultipleChoice(
+            id="credits",
+            prompt="p",
+            points=3,
+            options=[
+                o(id="a", text="A", correct=True, credit=0.5),
+                o(id="b", text="B", correct=True),
+                o(id="c", text="C", credit=-0.5),
+                o(id="d", text="D", credit=0.3333),
+                o(id="e", text="E"),
+            ],
+        ),
+        MultipleChoice(id="none-right", prompt="p", options=[o(id=x, text=x) for x in "abc"]),
+        TrueFalse(id="tf", prompt="p", answer=False, feedback_true="ft", feedback_false="ff"),
+        ShortAnswer(
+            id="short",
+            prompt="p",
+            answers=[
+                AcceptedAnswer(text="Sở Y tế", feedback="đúng"),
+                AcceptedAnswer(text="SYT", credit=0.5, feedback="viết tắt"),
+                AcceptedAnswer(text="sở  y TẾ", credit=0.25),
+            ],
+        ),
+        ShortAnswer(
+            id="plain",
+            prompt="p",
+            ignore_accents=True,
+            answers=[AcceptedAnswer(text="Đồng Hới"), AcceptedAnswer(text="Straße", credit=0.75)],
+        ),
+        Numeric(
+            id="numeric",
+            prompt="p",
+            points=2,
+            answers=[
+                NumericAnswer(low=18.2 - 0.5, high=18.2 + 0.5, source="18,2 ± 0,5"),
+                NumericAnswer(low=30, high=60, source="30..60", credit=0.5, feedback="gần"),
+                NumericAnswer(low=-3, high=-3, source="-3", credit=0.2),
+                NumericAnswer(low=0.1 + 0.2, high=0.1 + 0.2, source="0,1+0,2", credit=0.4),
+            ],
+        ),
+        Matching(
+            id="matching",
+            prompt="p",
+            points=3,
+            pairs=[
+                Pair(id="p1", left="A", right="X"),
+                Pair(id="p2", left="B", right="X"),
+                Pair(id="p3", left="C", right="Y"),
+                Pair(id="p4", left="", right="Z"),
+                Pair(id="p5", left="", right="Y"),
+            ],
+        ),
+        Ordering(
+            id="ordering",
+            prompt="p",
+            points=0.125,  # quarters of it tie at the 5th decimal: round() half to even
+            items=[Item(id=f"i{n}", text=t) for n, t in enumerate(["một", "hai", "một", "ba"])],
+        ),
+        FillBlanks(
+            id="blanks",
+            prompt="p",
+            segments=["Trẻ em dưới ", " tuổi, ở ", ", ", "."],
+            ignore_accents=True,
+            gaps=[
+                Gap(id="g1", answers=["16", "mười sáu"]),
+                Gap(id="g2", answers=["Đà Nẵng"]),
+                Gap(id="g3", answers=["Việt Nam", "VN"]),
+            ],
+        ),
+        FillBlanks(
+            id="exact-blanks",
+            prompt="p",
+            segments=["", " và ", ""],
+            gaps=[Gap(id="g1", answers=["má"]), Gap(id="g2", answers=["Mà"])],
+        ),
+    ]
+    scenario = Scenario(
+        id="case",
+        title="Tình huống",
+        description="d",
+        questions=[
+            SingleChoice(
+                id="sc1",
+                prompt="p",
+                options=[o(id="a", text="A"), o(id="b", text="B", correct=True)],
+            ),
+            TrueFalse(id="sc2", prompt="p", answer=True, points=0.125),
+        ],
+    )
+    return [
+        Quiz(id="rules", entries=[*questions, scenario], shuffle_options=True, pass_mark=62.5),
+        Quiz(
+            id="drawn",
+            graded=True,
+            pass_mark=50,
+            shuffle_options=True,
+            shuffle_questions=True,
+            draw=[DrawRule(count=6)],
+            entries=[*questions, scenario],
+        ),
+    ]
+
+
+GARBAGE: list[Any] = [None, 0, 1, -1.5, True, False, "", "x", [], {}, ["zz"], {"zz": "yy"}, 10**400]
+
+
+def _variants(text: str) -> list[str]:
+    """Ways a learner may type ``text``: case, spacing, composed or not, accents off."""
+    plain = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return [
+        text,
+        text.upper(),
+        f"  {text.replace(' ', '   ')}\t",
+        unicodedata.normalize("NFD", text),
+        plain,
+        plain.lower(),
+        text + "x",
+        text.replace(" ", "\u00a0"),
+    ]
+
+
+def _numbers(key: dict[str, Any]) -> list[Any]:
+    out: list[Any] = ["abc", "1,2,3", "1.5,2", "nan", "inf", "1_000", "0x10", ".5", "5.", "1e1"]
+    for a in key["answers"]:
+        for value in (a["low"], a["high"], (a["low"] + a["high"]) / 2, a["low"] - 0.01):
+            out += [value, str(value), str(value).replace(".", ","), f" {value} ", f"{value:.6g}"]
+            out.append(str(value).replace("-", "\u2212"))
+    return out
+
+
+def _answer(rng: random.Random, q: dict[str, Any], key: dict[str, Any], full: Any) -> Any:
+    """A random answer to question ``q`` of the public view, as a form (or a tamperer) sends it."""
+    roll = rng.random()
+    if roll < 0.08:
+        return rng.choice(GARBAGE)
+    if roll < 0.3:
+        return full
+    kind = q["kind"]
+    if kind == "single":
+        return rng.choice([o["id"] for o in q["options"]])
+    if kind == "multiple":
+        ids = [o["id"] for o in q["options"]]
+        picked = rng.sample(ids, rng.randint(0, len(ids)))
+        if rng.random() < 0.2:
+            picked += [rng.choice(ids), "unknown", 7]
+        return picked
+    if kind == "truefalse":
+        return rng.choice([True, False, "true", " FALSE ", "True", "đúng", "yes", 1, "falſe"])
+    if kind == "short":
+        texts = [a["text"] for a in key["answers"]] + ["sai", ""]
+        return rng.choice(_variants(rng.choice(texts)))
+    if kind == "numeric":
+        return rng.choice(_numbers(key))
+    if kind == "matching":
+        rights = [r["id"] for r in q["right"]]
+        answer = {p["id"]: rng.choice(rights) for p in q["left"] if rng.random() < 0.8}
+        if rng.random() < 0.2:
+            answer["unknown"] = rights[0]
+        return answer
+    if kind == "ordering":
+        ids = [i["id"] for i in q["items"]]
+        rng.shuffle(ids)
+        if rng.random() < 0.2:
+            ids = [*ids[:-1], ids[0], ids[0]]
+        return ids
+    gaps = [g["id"] for g in q["gaps"]]
+    typed = [rng.choice(_variants(rng.choice([*key["gaps"][g], "sai"]))) for g in gaps]
+    if rng.random() < 0.3:
+        return typed
+    return {g: t for g, t in zip(gaps, typed, strict=True) if rng.random() < 0.85}
+
+
+def _flat(view: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for entry in view["entries"]:
+        out += entry["questions"] if entry["kind"] == "scenario" else [entry]
+    return out
+
+
+def _cases(quizzes: list[Quiz], seeds: range, per_seed: int) -> list[dict[str, Any]]:
+    rng = random.Random(20261129)
+    cases = []
+    for quiz in quizzes:
+        for seed in seeds:
+            view = public_view(quiz, seed=seed)
+            key = practice_key(quiz, seed=seed)
+            for n in range(per_seed):
+                if n == 0:
+                    response: Any = dict(key["answers"])
+                elif n % 25 == 1:
+                    response = rng.choice([None, [], "x", 3])
+                else:
+                    response = {
+                        q["id"]: _answer(rng, q, key["questions"][q["id"]], key["answers"][q["id"]])
+                        for q in _flat(view)
+                        if rng.random() < 0.9
+                    }
+                grade = grade_quiz(quiz, response, seed=seed)
+                cases.append(
+                    {
+                        "view": view,
+                        "key": key,
+                        "response": response,
+                        "expected": {
+                            "score": grade.score,
+                            "max": grade.max_score,
+                            "passed": grade.passed,
+                            "questions": {
+                                g.id: {
+                                    "points": g.points,
+                                    "correct": g.correct,
+                                    "feedback": sorted(g.feedback),
+                                }
+                                for g in grade.questions
+                            },
+                        },
+                    }
+                )
+    return cases
+
+
+def _javascript_grades(cases: list[dict[str, Any]], tmp_path: Path) -> list[dict[str, Any]]:
+    fixture = tmp_path / "cases.json"
+    fixture.write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run(
+        [NODE, str(GRADE_TEST), str(fixture)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def _compare(cases: list[dict[str, Any]], got: list[dict[str, Any]]) -> None:
+    assert len(got) == len(cases)
+    for case, js in zip(cases, got, strict=True):
+        for q in js["questions"].values():
+            q["feedback"] = sorted(q["feedback"])
+        where = (case["view"]["id"], case["response"])
+        assert js == case["expected"], where
+
+
+@needs_node
+def test_node_self_checks() -> None:
+    run = subprocess.run([NODE, str(GRADE_TEST)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+
+
+@needs_node
+def test_browser_marks_course_quizzes_like_the_server(tmp_path: Path) -> None:
+    cases = _cases(_course_quizzes(), range(3), 40)
+    _compare(cases, _javascript_grades(cases, tmp_path))
+
+
+@needs_node
+def test_browser_marks_every_rule_like_the_server(tmp_path: Path) -> None:
+    cases = _cases(_rule_quizzes(), range(6), 150)
+    full = [c for c in cases if c["expected"]["score"] == c["expected"]["max"]]
+    partial = [c for c in cases if 0 < c["expected"]["score"] < c["expected"]["max"]]
+    assert full and len(partial) > 100  # the random answers reach the interesting cases
+    _compare(cases, _javascript_grades(cases, tmp_path))
