@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from benchmarks import course_check, quiz_grading, staff_import
+from benchmarks import course_check, quiz_grading, site_build, staff_import
 from benchmarks.harness import Benchmark, run, table
 
 BENCHMARKS: dict[str, Callable[..., Benchmark]] = {
     "staff_import": staff_import.benchmark,
     "quiz_grading": quiz_grading.benchmark,
     "course_check": course_check.benchmark,
+    "site_build": site_build.benchmark,
 }
 
 

@@ -46,6 +46,8 @@ class Benchmark:
     anchors: tuple[Side, ...]
     target: str
     rows: int
+    extra: Callable[[], str] | None = None
+    """More figures printed under the table (sizes, counts)."""
 
 
 def _time_once(side: Side) -> float:
@@ -127,4 +129,6 @@ def table(bench: Benchmark, results: list[Result]) -> str:
             f"| {ratio:.2f}× | {memory} |"
         )
     lines.append(f"\nrounds: {len(ours.seconds)}, rows: {bench.rows:,}")
+    if bench.extra is not None:
+        lines.append(bench.extra())
     return "\n".join(lines)

@@ -107,6 +107,8 @@ class Lesson:
     """File line where ``markdown`` starts (after the front matter)."""
     exercises: list[LoadedExercise] = field(default_factory=list)
     anchors: set[str] = field(default_factory=set)
+    tokens: list[Token] = field(default_factory=list, repr=False)
+    """The markdown-it tokens of ``markdown``: the site renders from them (one parse)."""
 
 
 @dataclass(slots=True)
@@ -129,6 +131,7 @@ class LoadedCourse:
     root: Path
     meta: CourseMeta | None = None
     intro: str = ""
+    intro_tokens: list[Token] = field(default_factory=list, repr=False)
     lessons: list[Lesson] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -327,6 +330,10 @@ def _scan_page(
 ) -> None:
     """Parse one page's Markdown once: anchors, exercise blocks, links and images."""
     tokens = _MD.parse(body)
+    if lesson is not None:
+        lesson.tokens = tokens
+    else:
+        check.course.intro_tokens = tokens
     lines = body.split("\n")
     offset = body_line - 1
     seen_anchors: dict[str, int] = {}
@@ -703,25 +710,30 @@ def check_courses(
         loaded.append(
             load_course(folders[slug], types=types, language=language, allow_html=allow_html)
         )
-    problems.extend(_prerequisite_problems(courses_dir, folders, loaded, language))
+    problems.extend(prerequisite_problems(courses_dir, folders, loaded, language))
     for course in loaded:
         problems.extend(course.problems)
     problems.sort(key=lambda p: (p.file, p.line, p.column))
     return loaded, problems
 
 
-def _prerequisites_of(folder: Path) -> list[str]:
-    """Prerequisites from a course's front matter, read cheaply (no full load)."""
+def front_matter_value(path: Path, key: str) -> object:
+    """One value of a file's front matter, read cheaply (no full load); None on any problem."""
     try:
-        front, _, _ = _split_front_matter(read_utf8(folder / "index.md", what="page"))
+        front, _, _ = _split_front_matter(read_utf8(path, what="page"))
         data = yaml.load(front or "", Loader=_Loader)  # noqa: S506 - a safe loader
     except (InputFileError, yaml.YAMLError):
-        return []
-    prereqs = data.get("prerequisites") if isinstance(data, dict) else None
+        return None
+    return data.get(key) if isinstance(data, dict) else None
+
+
+def _prerequisites_of(folder: Path) -> list[str]:
+    """Prerequisites from a course's front matter, read cheaply (no full load)."""
+    prereqs = front_matter_value(folder / "index.md", "prerequisites")
     return [str(p) for p in prereqs] if isinstance(prereqs, list) else []
 
 
-def _prerequisite_problems(
+def prerequisite_problems(
     courses_dir: Path, folders: dict[str, Path], loaded: list[LoadedCourse], language: str
 ) -> list[Problem]:
     graph = {slug: _prerequisites_of(path) for slug, path in folders.items()}

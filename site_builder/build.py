@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,15 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, S
 from markupsafe import Markup
 
 from lms_core.config import Project
-from lms_core.courses import LoadedCourse, check_courses
-from lms_core.errors import LmsError, ProblemsError
+from lms_core.courses import (
+    CourseMeta,
+    LoadedCourse,
+    course_folders,
+    front_matter_value,
+    load_course,
+    prerequisite_problems,
+)
+from lms_core.errors import LmsError, Problem, ProblemsError
 from lms_core.exercises import Exercise, ExerciseType
 from site_builder.i18n import CATALOGS, strings
 from site_builder.markdown import PageContext, make_markdown, render_page
@@ -69,8 +77,8 @@ class BuildReport:
 
 
 def gzip_size(data: bytes) -> int:
-    """Size after gzip, as a web server would send it (deterministic: mtime 0)."""
-    return len(gzip.compress(data, compresslevel=9, mtime=0))
+    """Size after gzip at level 6, as web servers typically send it (mtime 0: deterministic)."""
+    return len(gzip.compress(data, compresslevel=6, mtime=0))
 
 
 def _static_bytes(project: Project, name: str) -> bytes:
@@ -171,18 +179,9 @@ def build_site(
     """Build the site of ``project`` into ``out`` (default: the configured output folder)."""
     out = (out or project.output_dir).resolve()
     _check_output(out, project)
-    loaded, problems = check_courses(
-        project.courses_dir,
-        types=types,
-        language=project.config.language,
-        allow_html=project.config.site.raw_html == "sanitised",
-    )
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise ProblemsError(errors, summary="the courses have errors; nothing was built")
     site = _Site()
     index = SearchIndex()
-    _render(project, loaded, site, index, types=types)
+    _render(project, site, index, types=types)
     site.add(
         "search-index.json", json.dumps(index.to_json(), ensure_ascii=False, separators=(",", ":"))
     )
@@ -221,25 +220,102 @@ def _check_output(out: Path, project: Project) -> None:
         )
 
 
+@dataclass(slots=True)
+class _CourseOutput:
+    """What one course contributes to the site; built in a worker process or inline."""
+
+    slug: str
+    problems: list[Problem]
+    meta: CourseMeta | None = None
+    fields: dict[str, Any] | None = None
+    lessons: list[dict[str, str]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    docs: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
+
+
+_JOB: dict[str, Any] = {}
+"""Build-wide inputs of course jobs (set before the worker pool forks, so not pickled)."""
+
+PARALLEL_MIN_LESSONS = 60
+"""Below this many lessons, starting worker processes costs more than it saves."""
+
+
+def _course_job(folder: str) -> _CourseOutput:
+    project: Project = _JOB["project"]
+    types: Mapping[str, ExerciseType[Any]] = _JOB["types"]
+    language = project.config.language
+    course = load_course(
+        Path(folder),
+        types=types,
+        language=language,
+        allow_html=project.config.site.raw_html == "sanitised",
+    )
+    output = _CourseOutput(course.slug, list(course.problems), course.meta)
+    if course.ok and course.meta is not None:
+        fields = _course_fields(course, _JOB["titles"], language)
+        output.fields = {**fields, "audience": _audience_label(course, language)}
+        output.lessons = [
+            {"slug": lesson.slug, "title": lesson.meta.title} for lesson in course.lessons
+        ]
+        _render_course(project, _JOB["env"], _JOB["md"], course, fields, output, types=types)
+    return output
+
+
+def _run_jobs(folders: list[Path]) -> list[_CourseOutput]:
+    """Course jobs on every core for big sites (fork keeps plugins and templates)."""
+    lessons = sum(len(list(f.glob("[0-9][0-9]-*.md"))) for f in folders)
+    workers = min(len(folders), os.cpu_count() or 1)
+    if workers < 2 or lessons < PARALLEL_MIN_LESSONS or "fork" not in get_all_start_methods():
+        return [_course_job(str(f)) for f in folders]
+    with get_context("fork").Pool(workers) as pool:
+        return pool.map(_course_job, [str(f) for f in folders], chunksize=1)
+
+
 def _render(
     project: Project,
-    loaded: list[LoadedCourse],
     site: _Site,
     index: SearchIndex,
     *,
     types: Mapping[str, ExerciseType[Any]],
 ) -> None:
+    """Check and render every course (in parallel when big), then the site-wide pages."""
     env = _environment(project)
     language = project.config.language
     t = strings(language)
-    md = make_markdown(allow_html=project.config.site.raw_html == "sanitised")
-    courses = [c for c in loaded if c.meta is not None]
-    titles = {c.slug: c.meta.title for c in courses if c.meta is not None}
+    folders = course_folders(project.courses_dir)
+    titles = {f.name: _title_of(f) for f in folders}
+    _JOB.update(
+        project=project,
+        types=types,
+        titles=titles,
+        env=env,
+        md=make_markdown(allow_html=project.config.site.raw_html == "sanitised"),
+    )
+    try:
+        outputs = _run_jobs(folders)
+    finally:
+        _JOB.clear()
+    stubs = [
+        LoadedCourse(slug=o.slug, root=f, meta=o.meta)
+        for o, f in zip(outputs, folders, strict=True)
+    ]
+    problems = [p for o in outputs for p in o.problems]
+    problems += prerequisite_problems(
+        project.courses_dir, {f.name: f for f in folders}, stubs, language
+    )
+    errors = sorted(
+        (p for p in problems if p.severity == "error"), key=lambda p: (p.file, p.line, p.column)
+    )
+    if errors:
+        raise ProblemsError(errors, summary="the courses have errors; nothing was built")
     groups: dict[str, list[dict[str, Any]]] = {}
-    for course in courses:
-        fields = _course_fields(course, titles, language)
-        groups.setdefault(_audience_label(course, language), []).append(fields)
-        _render_course(project, env, md, course, fields, site, index, types=types)
+    for output in outputs:
+        assert output.fields is not None
+        groups.setdefault(output.fields["audience"], []).append(output.fields)
+        for path, data in output.files.items():
+            site.add(path, data)
+        for title, url, course_title, words in output.docs:
+            index.add(title=title, url=url, course=course_title, text=words)
     catalog = env.get_template("catalog.html").render(
         **_page_fields(project, root="", page="catalog"),
         groups=[{"label": label, "courses": groups[label]} for label in sorted(groups)],
@@ -250,14 +326,7 @@ def _render(
         env.get_template("progress.html").render(
             **_page_fields(project, root="", page="progress"),
             courses=[
-                {
-                    "slug": c.slug,
-                    "title": titles[c.slug],
-                    "lessons": [
-                        {"slug": lesson.slug, "title": lesson.meta.title} for lesson in c.lessons
-                    ],
-                }
-                for c in courses
+                {"slug": o.slug, "title": titles[o.slug], "lessons": o.lessons} for o in outputs
             ],
         ),
     )
@@ -279,18 +348,24 @@ def _render(
         )
 
 
+def _title_of(folder: Path) -> str:
+    """A course's title from its front matter, read cheaply (for prerequisite links)."""
+    title = front_matter_value(folder / "index.md", "title")
+    return title if isinstance(title, str) and title else folder.name
+
+
 def _render_course(
     project: Project,
     env: Environment,
     md: Any,
     course: LoadedCourse,
     fields: dict[str, Any],
-    site: _Site,
-    index: SearchIndex,
+    output: _CourseOutput,
     *,
     types: Mapping[str, ExerciseType[Any]],
 ) -> None:
     language = project.config.language
+    files = output.files
     t = strings(language)
     folder = f"courses/{course.slug}"
     pages = {lesson.file: f"{lesson.slug}.html" for lesson in course.lessons}
@@ -304,18 +379,21 @@ def _render_course(
         }
         for lesson in course.lessons
     ]
-    intro = render_page(md, course.intro, PageContext(pages, {}, 0, language))
+    intro = render_page(
+        md, course.intro, PageContext(pages, {}, 0, language), tokens=course.intro_tokens
+    )
     course_fields = {**fields, "lessons": lessons, "intro_html": Markup(intro.html)}  # noqa: S704
     page = _page_fields(project, root="../../", page="course")
-    site.add(
-        f"{folder}/index.html",
-        env.get_template("course.html").render(**{**page, "course": course_fields}),
+    files[f"{folder}/index.html"] = (
+        env.get_template("course.html").render(**{**page, "course": course_fields}).encode("utf-8")
     )
-    index.add(
-        title=fields["title"],
-        url=f"{folder}/index.html",
-        course=fields["title"],
-        text=[fields["summary"], *intro.words],
+    output.docs.append(
+        (
+            fields["title"],
+            f"{folder}/index.html",
+            fields["title"],
+            [fields["summary"], *intro.words],
+        )
     )
     template = env.get_template("lesson.html")
     for number, lesson in enumerate(course.lessons):
@@ -326,6 +404,7 @@ def _render_course(
             md,
             lesson.markdown,
             PageContext(pages, exercises, lesson.body_line - 1, language),
+            tokens=lesson.tokens,
         )
         info = {
             **lessons[number],
@@ -335,18 +414,14 @@ def _render_course(
             "next": lessons[number + 1] if number + 1 < len(lessons) else None,
         }
         page = _page_fields(project, root="../../", page="lesson")
-        site.add(
-            f"{folder}/{pages[lesson.file]}",
-            template.render(**{**page, "course": course_fields, "lesson": info}),
-        )
-        index.add(
-            title=lesson.meta.title,
-            url=f"{folder}/{pages[lesson.file]}",
-            course=fields["title"],
-            text=rendered.words,
+        files[f"{folder}/{pages[lesson.file]}"] = template.render(
+            **{**page, "course": course_fields, "lesson": info}
+        ).encode("utf-8")
+        output.docs.append(
+            (lesson.meta.title, f"{folder}/{pages[lesson.file]}", fields["title"], rendered.words)
         )
     for rel in sorted(course.files):
-        site.add(f"{folder}/{rel}", (course.root / rel).read_bytes())
+        files[f"{folder}/{rel}"] = (course.root / rel).read_bytes()
     offline = [
         "index.html",
         *(lesson["page"] for lesson in lessons),
@@ -355,7 +430,7 @@ def _render_course(
         "../../offline.html",
         *(f"../../{n}" for n in STATIC_FILES if n != "sw.js"),
     ]
-    site.add(f"{folder}/offline.json", json.dumps(offline, ensure_ascii=False))
+    files[f"{folder}/offline.json"] = json.dumps(offline, ensure_ascii=False).encode("utf-8")
 
 
 def _static(project: Project, site: _Site) -> None:

@@ -198,10 +198,17 @@ def make_markdown(*, allow_html: bool) -> MarkdownIt:
     return md
 
 
-def render_page(md: MarkdownIt, text: str, context: PageContext) -> RenderedPage:
-    """Render one page's Markdown body."""
+def render_page(
+    md: MarkdownIt, text: str, context: PageContext, *, tokens: list[Token] | None = None
+) -> RenderedPage:
+    """Render one page's Markdown body (from the check's ``tokens`` when given: one parse).
+
+    The check parses with the same configuration ("commonmark", raw HTML as
+    tokens, tables), so its tokens render exactly as a fresh parse would.
+    """
     env: dict[str, Any] = {"page": context}
-    tokens = md.parse(text, env)
+    if tokens is None:
+        tokens = md.parse(text, env)
     words: list[str] = []
     for token in tokens:
         if token.type == "inline":

@@ -33,9 +33,7 @@ class SearchIndex:
     def add(self, *, title: str, url: str, course: str, text: Iterable[str]) -> None:
         number = len(self.docs)
         self.docs.append((title, url, course))
-        found = words_of(title)
-        for piece in text:
-            found |= words_of(piece)
+        found = words_of(title + " " + " ".join(text))  # one fold for the whole page
         for word in found:
             self.words.setdefault(word, set()).add(number)
 

@@ -226,3 +226,18 @@ def test_refuses_errors_and_foreign_folders(project: Project, tmp_path: Path) ->
     (project.courses_dir / "phong-chong-xam-hai" / "index.md").write_text("x", encoding="utf-8")
     with pytest.raises(LmsError, match="nothing was built"):
         build_site(project, types=TYPES, out=tmp_path / "out")
+
+
+def test_parallel_build_gives_the_same_site(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Course jobs in worker processes produce byte-identical output, and the same errors."""
+    import site_builder.build as build_module
+
+    build_site(project, types=TYPES, out=tmp_path / "serial")
+    monkeypatch.setattr(build_module, "PARALLEL_MIN_LESSONS", 1)
+    build_site(project, types=TYPES, out=tmp_path / "parallel")
+    assert tree(tmp_path / "serial") == tree(tmp_path / "parallel")
+    (project.courses_dir / "moi-truong-an-toan" / "index.md").write_text("x", encoding="utf-8")
+    with pytest.raises(LmsError, match=r"moi-truong-an-toan/index\.md:1:1"):
+        build_site(project, types=TYPES, out=tmp_path / "parallel")
