@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -56,7 +57,8 @@ from lms_core.services.org import TreeNode, import_units_file, load_builtin_tree
 from lms_core.services.staff import import_staff_file, list_staff
 from lms_core.tabular import Table
 from lms_core.text import neutralise_formula
-from site_builder import build_site
+from site_builder import BuildReport, build_site
+from site_builder.preview import Preview
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -754,6 +756,34 @@ def build_command(
         click.echo(f"  {path}: {size / 1024:.1f} KB gzip")
     for line in report.over_budget:
         click.secho(f"over budget: {line}", fg="yellow", err=True)
+
+
+@main.command("preview")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.pass_context
+def preview_command(ctx: click.Context, host: str, port: int) -> None:
+    """Build the site, serve it, and rebuild when a course or the theme changes."""
+    project = _project(ctx)
+
+    def said(result: BuildReport | LmsError) -> None:
+        if isinstance(result, LmsError):
+            click.secho(
+                f"build failed (still serving the last good site):\n{result}", fg="red", err=True
+            )
+        else:
+            click.echo(f"built: {result.pages} pages ({result.written} files written)")
+
+    preview = Preview(
+        project, types=exercise_types(make_plugin_manager()), host=host, port=port, on_build=said
+    ).start()
+    click.echo(f"serving {preview.out} at {preview.url} (Ctrl-C to stop)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        preview.stop()
 
 
 # ---------------------------------------------------------------- plugins

@@ -241,3 +241,40 @@ def test_parallel_build_gives_the_same_site(
     (project.courses_dir / "moi-truong-an-toan" / "index.md").write_text("x", encoding="utf-8")
     with pytest.raises(LmsError, match=r"moi-truong-an-toan/index\.md:1:1"):
         build_site(project, types=TYPES, out=tmp_path / "parallel")
+
+
+def test_preview_serves_and_rebuilds_on_change(project: Project) -> None:
+    import time
+    import urllib.request
+
+    from site_builder.preview import Preview
+
+    results: list[object] = []
+    preview = Preview(
+        project, types=TYPES, port=0, poll_seconds=0.1, on_build=results.append
+    ).start()
+    try:
+        page = preview.url + "courses/phong-chong-xam-hai/thong-bao.html"
+        with urllib.request.urlopen(page, timeout=10) as response:
+            assert "Thông báo" in response.read().decode("utf-8")
+        lesson = project.courses_dir / "phong-chong-xam-hai" / "02-thong-bao.md"
+        lesson.write_text(
+            lesson.read_text(encoding="utf-8") + "\nCâu mới xem trước.\n", encoding="utf-8"
+        )
+        for _ in range(100):  # bounded: at most about 10 s
+            with urllib.request.urlopen(page, timeout=10) as response:
+                if "Câu mới xem trước" in response.read().decode("utf-8"):
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the preview did not rebuild after a lesson changed")
+        (project.courses_dir / "phong-chong-xam-hai" / "index.md").write_text("x")
+        for _ in range(100):
+            if isinstance(results[-1], LmsError):
+                break
+            time.sleep(0.1)
+        assert isinstance(results[-1], LmsError)  # reported; the last good site stays
+        with urllib.request.urlopen(page, timeout=10) as response:
+            assert response.status == 200
+    finally:
+        preview.stop()
