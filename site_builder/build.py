@@ -14,10 +14,10 @@ import gzip
 import hashlib
 import json
 import os
-import shutil
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib import metadata, resources
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from lms_core.errors import LmsError, Problem, ProblemsError
 from lms_core.exercises import Exercise, ExerciseType
 from site_builder.i18n import CATALOGS, strings
 from site_builder.markdown import PageContext, make_markdown, render_page
-from site_builder.search import SearchIndex
+from site_builder.search import SearchIndex, words_of
 
 MARKER = ".lms-site"
 """A file in the output folder saying it is ours: only then may a build delete in it."""
@@ -115,6 +115,7 @@ class _Site:
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
+        self.weights: dict[str, int] = {}
 
     def add(self, path: str, data: bytes | str) -> None:
         if path in self.files:
@@ -175,13 +176,26 @@ def build_site(
     base_url: str | None = None,
     types: Mapping[str, ExerciseType[Any]],
     enforce_budgets: bool = True,
+    use_cache: bool = True,
 ) -> BuildReport:
-    """Build the site of ``project`` into ``out`` (default: the configured output folder)."""
+    """Build the site of ``project`` into ``out`` (default: the configured output folder).
+
+    Courses whose files (and the theme, the configuration, the code version and
+    the course titles) did not change since the last build into ``out`` are
+    taken from a cache in ``.lms-cache/`` of the project, so a rebuild after
+    editing one lesson re-checks and re-renders only that course.
+    """
     out = (out or project.output_dir).resolve()
     _check_output(out, project)
     site = _Site()
     index = SearchIndex()
-    _render(project, site, index, types=types)
+    _render(
+        project,
+        site,
+        index,
+        types=types,
+        cache_file=_cache_path(project, out) if use_cache else None,
+    )
     site.add(
         "search-index.json", json.dumps(index.to_json(), ensure_ascii=False, separators=(",", ":"))
     )
@@ -198,8 +212,10 @@ def build_site(
             '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
             f'"http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n',
         )
-    report = _write(out, site)
-    _weigh(report, site)
+    report = _write(
+        out, site, manifest=_cache_path(project, out).with_suffix(".json") if use_cache else None
+    )
+    _weigh(report, site, site.weights)
     if enforce_budgets and report.over_budget:
         raise BuildError(
             "over budget (gzip):\n"
@@ -231,6 +247,9 @@ class _CourseOutput:
     lessons: list[dict[str, str]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     docs: list[tuple[str, str, str, list[str]]] = field(default_factory=list)
+    """Search documents: title, url, course title, folded words (sorted)."""
+    weights: dict[str, int] = field(default_factory=dict)
+    """Gzip sizes of the course's lesson pages."""
 
 
 _JOB: dict[str, Any] = {}
@@ -261,14 +280,93 @@ def _course_job(folder: str) -> _CourseOutput:
     return output
 
 
-def _run_jobs(folders: list[Path]) -> list[_CourseOutput]:
-    """Course jobs on every core for big sites (fork keeps plugins and templates)."""
-    lessons = sum(len(list(f.glob("[0-9][0-9]-*.md"))) for f in folders)
-    workers = min(len(folders), os.cpu_count() or 1)
+CACHE_FOLDER = ".lms-cache"
+CACHE_FORMAT = 1
+
+
+def _fingerprint(folder: Path, shared: bytes) -> str:
+    """Everything a course's pages depend on: its files, plus what all courses share."""
+    digest = hashlib.sha256(shared)
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _shared_inputs(project: Project, titles: Mapping[str, str]) -> bytes:
+    """The inputs every course page depends on: code version, config, theme, course titles."""
+    digest = hashlib.sha256()
+    digest.update(f"{CACHE_FORMAT}:{_version()}".encode())
+    if project.config_path is not None and project.config_path.is_file():
+        digest.update(project.config_path.read_bytes())
+    theme = project.root / "theme"
+    if theme.is_dir():
+        for path in sorted(theme.rglob("*")):
+            if path.is_file():
+                digest.update(path.as_posix().encode() + path.read_bytes())
+    digest.update(json.dumps(sorted(titles.items()), ensure_ascii=False).encode())
+    digest.update(json.dumps(sorted(_JOB["types"]), ensure_ascii=False).encode())
+    return digest.digest()
+
+
+def _version() -> str:
+    try:
+        return metadata.version("taphuan")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a source checkout
+        return "0"
+
+
+def _cache_path(project: Project, out: Path) -> Path:
+    key = hashlib.sha256(str(out).encode()).hexdigest()[:16]
+    return project.root / CACHE_FOLDER / f"site-{key}.pickle"
+
+
+def _load_cache(path: Path) -> dict[str, tuple[str, _CourseOutput]]:
+    """The previous build's course outputs by slug; empty when missing or unreadable."""
+    try:
+        with path.open("rb") as handle:
+            data = pickle.load(handle)  # noqa: S301 - our own file in the project folder
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_cache(path: Path, cache: dict[str, tuple[str, _CourseOutput]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as handle:
+        pickle.dump(cache, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def _run_jobs(folders: list[Path], *, cache_file: Path | None) -> list[_CourseOutput]:
+    """Course outputs: reused from the last build when nothing they depend on changed,
+    otherwise built, on every core for big sites (fork keeps plugins and templates)."""
+    cache = _load_cache(cache_file) if cache_file is not None else {}
+    shared = _shared_inputs(_JOB["project"], _JOB["titles"])
+    prints = {f.name: _fingerprint(f, shared) for f in folders}
+    todo = [f for f in folders if cache.get(f.name, ("", None))[0] != prints[f.name]]
+    lessons = sum(len(list(f.glob("[0-9][0-9]-*.md"))) for f in todo)
+    workers = min(len(todo), os.cpu_count() or 1)
     if workers < 2 or lessons < PARALLEL_MIN_LESSONS or "fork" not in get_all_start_methods():
-        return [_course_job(str(f)) for f in folders]
-    with get_context("fork").Pool(workers) as pool:
-        return pool.map(_course_job, [str(f) for f in folders], chunksize=1)
+        built = [_course_job(str(f)) for f in todo]
+    else:
+        with get_context("fork").Pool(workers) as pool:
+            built = pool.map(_course_job, [str(f) for f in todo], chunksize=1)
+    fresh = {output.slug: output for output in built}
+    outputs = [fresh[f.name] if f.name in fresh else cache[f.name][1] for f in folders]
+    if cache_file is not None:
+        _save_cache(
+            cache_file,
+            {
+                o.slug: (prints[o.slug], o)
+                for o in outputs
+                if not any(p.severity == "error" for p in o.problems)
+            },
+        )
+    return outputs
 
 
 def _render(
@@ -277,6 +375,7 @@ def _render(
     index: SearchIndex,
     *,
     types: Mapping[str, ExerciseType[Any]],
+    cache_file: Path | None,
 ) -> None:
     """Check and render every course (in parallel when big), then the site-wide pages."""
     env = _environment(project)
@@ -292,7 +391,7 @@ def _render(
         md=make_markdown(allow_html=project.config.site.raw_html == "sanitised"),
     )
     try:
-        outputs = _run_jobs(folders)
+        outputs = _run_jobs(folders, cache_file=cache_file)
     finally:
         _JOB.clear()
     stubs = [
@@ -314,8 +413,9 @@ def _render(
         groups.setdefault(output.fields["audience"], []).append(output.fields)
         for path, data in output.files.items():
             site.add(path, data)
+        site.weights.update(output.weights)
         for title, url, course_title, words in output.docs:
-            index.add(title=title, url=url, course=course_title, text=words)
+            index.add_folded(title=title, url=url, course=course_title, words=words)
     catalog = env.get_template("catalog.html").render(
         **_page_fields(project, root="", page="catalog"),
         groups=[{"label": label, "courses": groups[label]} for label in sorted(groups)],
@@ -392,7 +492,7 @@ def _render_course(
             fields["title"],
             f"{folder}/index.html",
             fields["title"],
-            [fields["summary"], *intro.words],
+            sorted(words_of(" ".join([fields["title"], fields["summary"], *intro.words]))),
         )
     )
     template = env.get_template("lesson.html")
@@ -417,9 +517,16 @@ def _render_course(
         files[f"{folder}/{pages[lesson.file]}"] = template.render(
             **{**page, "course": course_fields, "lesson": info}
         ).encode("utf-8")
+        path = f"{folder}/{pages[lesson.file]}"
         output.docs.append(
-            (lesson.meta.title, f"{folder}/{pages[lesson.file]}", fields["title"], rendered.words)
+            (
+                lesson.meta.title,
+                path,
+                fields["title"],
+                sorted(words_of(" ".join([lesson.meta.title, *rendered.words]))),
+            )
         )
+        output.weights[path] = gzip_size(files[path])
     for rel in sorted(course.files):
         files[f"{folder}/{rel}"] = (course.root / rel).read_bytes()
     offline = [
@@ -447,38 +554,63 @@ def _static(project: Project, site: _Site) -> None:
     site.add(MARKER, "This folder was written by 'lms build'; it may delete stale files here.\n")
 
 
-def _write(out: Path, site: _Site) -> BuildReport:
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _write(out: Path, site: _Site, *, manifest: Path | None) -> BuildReport:
+    """Write files whose bytes changed; delete files of earlier builds no longer produced.
+
+    ``manifest`` remembers each written file's SHA-1, so an unchanged file is
+    recognised without reading it back (a rebuild of 1,000 pages reads none).
+    """
     report = BuildReport(out=out, files=len(site.files))
     out.mkdir(parents=True, exist_ok=True)
+    previous: dict[str, str] = {}
+    if manifest is not None:
+        try:
+            previous = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = {}
+    current: dict[str, str] = {}
     for rel, data in sorted(site.files.items()):
         target = out / rel
-        if target.is_file() and target.read_bytes() == data:
+        digest = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+        current[rel] = digest
+        if previous.get(rel) == digest and _size(target) == len(data):
+            continue
+        if rel not in previous and target.is_file() and target.read_bytes() == data:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_bytes(data)
         os.replace(tmp, target)
         report.written += 1
-    wanted = {(out / rel).resolve() for rel in site.files}
     for dirpath, _dirnames, filenames in os.walk(out, topdown=False):
+        folder = Path(dirpath)
         for name in filenames:
-            path = (Path(dirpath) / name).resolve()
-            if path not in wanted:
-                path.unlink()
+            if (folder / name).relative_to(out).as_posix() not in site.files:
+                (folder / name).unlink()
                 report.removed += 1
-        if Path(dirpath) != out and not any(Path(dirpath).iterdir()):
-            shutil.rmtree(dirpath)
+        if folder != out and not any(folder.iterdir()):
+            folder.rmdir()
+    if manifest is not None:
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text(json.dumps(current, sort_keys=True), encoding="utf-8")
     return report
 
 
-def _weigh(report: BuildReport, site: _Site) -> None:
+def _weigh(report: BuildReport, site: _Site, known: Mapping[str, int]) -> None:
     report.css_gzip = sum(gzip_size(d) for p, d in site.files.items() if p.endswith(".css"))
     report.js_gzip = sum(gzip_size(d) for p, d in site.files.items() if p.endswith(".js"))
     for path, data in site.files.items():
         if path.endswith(".html"):
             report.pages += 1
             if path.startswith("courses/") and not path.endswith("/index.html"):
-                report.html_gzip[path] = gzip_size(data)
+                report.html_gzip[path] = known[path] if path in known else gzip_size(data)
     for path, size in sorted(report.html_gzip.items()):
         if size > BUDGETS["html"]:
             report.over_budget.append(f"{path}: HTML {size / 1024:.1f} KB > 30 KB")

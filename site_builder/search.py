@@ -31,10 +31,15 @@ class SearchIndex:
     words: dict[str, set[int]] = field(default_factory=dict)
 
     def add(self, *, title: str, url: str, course: str, text: Iterable[str]) -> None:
+        self.add_folded(
+            title=title, url=url, course=course, words=words_of(title + " " + " ".join(text))
+        )  # one fold per page
+
+    def add_folded(self, *, title: str, url: str, course: str, words: Iterable[str]) -> None:
+        """Add a document whose words are already folded (by :func:`words_of`)."""
         number = len(self.docs)
         self.docs.append((title, url, course))
-        found = words_of(title + " " + " ".join(text))  # one fold for the whole page
-        for word in found:
+        for word in words:
             self.words.setdefault(word, set()).add(number)
 
     def to_json(self) -> dict[str, object]:

@@ -278,3 +278,32 @@ def test_preview_serves_and_rebuilds_on_change(project: Project) -> None:
             assert response.status == 200
     finally:
         preview.stop()
+
+
+def test_cached_rebuilds_equal_clean_builds(project: Project, tmp_path: Path) -> None:
+    """Whatever changes (a lesson, another course's title, the theme), a rebuild that
+    reuses cached courses gives exactly what a clean build gives."""
+    out = tmp_path / "site"
+    build_site(project, types=TYPES, out=out)
+    edits = [
+        (project.courses_dir / "phong-chong-xam-hai" / "02-thong-bao.md", "\nThêm một câu.\n"),
+        (project.courses_dir / "chi-thi-28-ke-hoach-tinh" / "index.md", ""),
+    ]
+    for path, extra in edits:
+        text = path.read_text(encoding="utf-8")
+        if not extra:  # rename the course: other courses list it as a prerequisite
+            text = text.replace("title: ", "title: (Mới) ", 1)
+        path.write_text(text + extra, encoding="utf-8")
+        build_site(project, types=TYPES, out=out)
+        clean = tmp_path / f"clean-{len(extra)}"
+        build_site(project, types=TYPES, out=clean, use_cache=False)
+        assert tree(out) == tree(clean)
+    (project.root / "theme").mkdir()
+    (project.root / "theme" / "lesson.html").write_text(
+        '{% extends "base.html" %}{% block main %}<h1>{{ lesson.title }}!</h1>{% endblock %}',
+        encoding="utf-8",
+    )
+    build_site(project, types=TYPES, out=out)
+    build_site(project, types=TYPES, out=tmp_path / "clean-theme", use_cache=False)
+    assert tree(out) == tree(tmp_path / "clean-theme")
+    assert "!</h1>" in (out / "courses/phong-chong-xam-hai/thong-bao.html").read_text()
