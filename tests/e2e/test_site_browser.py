@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from lms_core.config import load_config
 from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_core.project import init_project
 from site_builder import build_site
@@ -56,6 +57,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def golden_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The golden fixture project (every question type in one quiz), built and served."""
+    root = tmp_path_factory.mktemp("golden")
+    fixture = Path(__file__).parent.parent / "fixtures" / "golden"
+    shutil.copytree(fixture, root / "p", ignore=shutil.ignore_patterns("expected-site"))
+    project = load_config(root / "p" / "lms.toml")
+    build_site(project, types=exercise_types(make_plugin_manager()), use_cache=False)
+    handler = functools.partial(_Quiet, directory=str(project.output_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
 
@@ -181,3 +197,54 @@ def test_axe_finds_no_serious_violations(browser: Any, site: str, path: str) -> 
     ]
     context.close()
     assert bad == []
+
+
+def test_every_question_type_by_keyboard_only(page: Any, golden_site: str) -> None:
+    """Tab through a quiz holding every question type and answer it with keys alone."""
+    page.goto(golden_site + "courses/moi-loai-cau-hoi/cau-hoi.html")
+    quiz = page.locator("section.quiz").first
+    kinds = set(
+        quiz.locator("fieldset").evaluate_all(
+            "els => els.map(e => [...e.classList].find(c => c.startsWith('quiz-') && "
+            "c !== 'quiz-question')).filter(Boolean)"
+        )
+    )
+    assert {
+        "quiz-single",
+        "quiz-multiple",
+        "quiz-truefalse",
+        "quiz-short",
+        "quiz-numeric",
+        "quiz-matching",
+        "quiz-ordering",
+        "quiz-blanks",
+    } <= kinds, kinds
+    quiz.locator("input, select, button, textarea").first.focus()
+    used: set[str] = set()
+    for _ in range(200):  # bounded walk through every control of the form
+        control = page.evaluate(
+            "(() => { const e = document.activeElement; return e ? "
+            "[e.tagName.toLowerCase(), e.type || '', e.className || ''] : null })()"
+        )
+        tag, kind, classes = control
+        if "quiz-submit" in classes:
+            break
+        if tag == "input" and kind in ("radio", "checkbox"):
+            page.keyboard.press("Space")
+            used.add(kind)
+        elif tag == "input":
+            page.keyboard.type("16")
+            used.add("text")
+        elif tag == "select":
+            page.keyboard.press("ArrowDown")
+            used.add("select")
+        elif tag == "button":
+            page.keyboard.press("Enter")
+            used.add("button")
+        page.keyboard.press("Tab")
+    assert "quiz-submit" in page.evaluate("document.activeElement.className")
+    assert {"radio", "checkbox", "text", "select", "button"} <= used, used
+    page.keyboard.press("Enter")
+    result = quiz.locator(".quiz-result")
+    result.wait_for(state="visible")
+    assert any(ch.isdigit() for ch in result.inner_text())
