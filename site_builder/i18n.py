@@ -8,8 +8,6 @@ reload.
 
 from __future__ import annotations
 
-import datetime as dt
-
 CATALOGS: dict[str, dict[str, str]] = {
     "vi": {
         "skip": "Bỏ qua, đến nội dung chính",
@@ -49,7 +47,6 @@ CATALOGS: dict[str, dict[str, str]] = {
         "verify_text": "Quét mã QR trên giấy chứng nhận để kiểm tra. Chức năng này sẽ có "
         "cùng với chứng nhận.",
         "needs_js": "Chức năng này cần bật JavaScript.",
-        "updated": "Cập nhật {date}",
         "footer": "Tập huấn bảo vệ, chăm sóc và giáo dục trẻ em",
         "no_results": "Không tìm thấy kết quả.",
     },
@@ -91,7 +88,6 @@ CATALOGS: dict[str, dict[str, str]] = {
         "verify_text": "Scan the QR code on a certificate to check it. This arrives with "
         "certificates.",
         "needs_js": "This needs JavaScript.",
-        "updated": "Updated {date}",
         "footer": "Training in child protection, care and education",
         "no_results": "No results.",
     },
@@ -101,10 +97,3 @@ CATALOGS: dict[str, dict[str, str]] = {
 def strings(language: str) -> dict[str, str]:
     """The catalog of ``language`` (Vietnamese for anything unknown)."""
     return CATALOGS.get(language, CATALOGS["vi"])
-
-
-def format_date(value: dt.date, language: str) -> str:
-    """A date as people write it: 29/11/2026 in Vietnamese, 29 November 2026 in English."""
-    if language == "en":
-        return f"{value.day} {value:%B} {value.year}"
-    return f"{value.day:02d}/{value.month:02d}/{value.year}"
