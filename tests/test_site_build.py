@@ -307,3 +307,31 @@ def test_cached_rebuilds_equal_clean_builds(project: Project, tmp_path: Path) ->
     build_site(project, types=TYPES, out=tmp_path / "clean-theme", use_cache=False)
     assert tree(out) == tree(tmp_path / "clean-theme")
     assert "!</h1>" in (out / "courses/phong-chong-xam-hai/thong-bao.html").read_text()
+
+
+def test_raw_html_dropped_or_sanitised(project: Project, tmp_path: Path) -> None:
+    lesson = project.courses_dir / "phong-chong-xam-hai" / "02-thong-bao.md"
+    lesson.write_text(
+        lesson.read_text(encoding="utf-8")
+        + (
+            "\n<div onclick='steal()'><script>alert(1)</script><b>Chữ đậm</b>"
+            "<a href='javascript:alert(2)'>x</a><img src=x onerror=alert(3)></div>\n"
+        ),
+        encoding="utf-8",
+    )
+    build_site(project, types=TYPES, out=tmp_path / "off")
+    page = (tmp_path / "off/courses/phong-chong-xam-hai/thong-bao.html").read_text()
+    assert "<script>alert" not in page and "onclick" not in page and "Chữ đậm" not in page
+    config = project.config_path
+    assert config is not None
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('raw_html = "off"', 'raw_html = "sanitised"'),
+        encoding="utf-8",
+    )
+    from lms_core.config import load_config
+
+    build_site(load_config(config), types=TYPES, out=tmp_path / "on")
+    page = (tmp_path / "on/courses/phong-chong-xam-hai/thong-bao.html").read_text()
+    assert "<b>Chữ đậm</b>" in page
+    for bad in ("<script>alert", "onclick", "javascript:", "onerror"):
+        assert bad not in page, bad
