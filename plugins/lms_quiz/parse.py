@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
@@ -1018,13 +1018,7 @@ class _Parser:
                 q.line,
                 q.col,
                 lambda: SingleChoice(
-                    id=c.id,
-                    prompt=prompt,
-                    points=c.points,
-                    tags=c.tags,
-                    hint=c.hint,
-                    feedback=c.feedback,
-                    line=c.line,
+                    **c.fields(prompt),
                     options=_options(options),
                     shuffle=shuffle,
                 ),
@@ -1040,13 +1034,7 @@ class _Parser:
             q.line,
             q.col,
             lambda: MultipleChoice(
-                id=c.id,
-                prompt=prompt,
-                points=c.points,
-                tags=c.tags,
-                hint=c.hint,
-                feedback=c.feedback,
-                line=c.line,
+                **c.fields(prompt),
                 options=_options(options),
                 scoring=scoring,
                 shuffle=shuffle,
@@ -1100,13 +1088,7 @@ class _Parser:
                 q.line,
                 q.col,
                 lambda: Numeric(
-                    id=c.id,
-                    prompt=prompt,
-                    points=c.points,
-                    tags=c.tags,
-                    hint=c.hint,
-                    feedback=c.feedback,
-                    line=c.line,
+                    **c.fields(prompt),
                     answers=[
                         NumericAnswer(
                             low=f.low,
@@ -1124,13 +1106,7 @@ class _Parser:
             q.line,
             q.col,
             lambda: ShortAnswer(
-                id=c.id,
-                prompt=prompt,
-                points=c.points,
-                tags=c.tags,
-                hint=c.hint,
-                feedback=c.feedback,
-                line=c.line,
+                **c.fields(prompt),
                 answers=[
                     AcceptedAnswer(
                         text=a.text,
@@ -1153,13 +1129,7 @@ class _Parser:
             q.line,
             q.col,
             lambda: Matching(
-                id=c.id,
-                prompt=prompt,
-                points=c.points,
-                tags=c.tags,
-                hint=c.hint,
-                feedback=c.feedback,
-                line=c.line,
+                **c.fields(prompt),
                 pairs=[
                     Pair(id=f"p{i}", left=p.left, right=p.right)
                     for i, p in enumerate(q.pairs, start=1)
@@ -1176,13 +1146,7 @@ class _Parser:
             q.line,
             q.col,
             lambda: Ordering(
-                id=c.id,
-                prompt=prompt,
-                points=c.points,
-                tags=c.tags,
-                hint=c.hint,
-                feedback=c.feedback,
-                line=c.line,
+                **c.fields(prompt),
                 items=[Item(id=f"i{i}", text=it.text) for i, it in enumerate(q.items, start=1)],
             ),
         )
@@ -1202,13 +1166,7 @@ class _Parser:
             q.line,
             q.col,
             lambda: TrueFalse(
-                id=c.id,
-                prompt=prompt,
-                points=c.points,
-                tags=c.tags,
-                hint=c.hint,
-                feedback=c.feedback,
-                line=c.line,
+                **c.fields(prompt),
                 answer=answer,
                 feedback_true=if_true,
                 feedback_false=if_false,
@@ -1320,6 +1278,18 @@ class _Common:
     tags: list[str] = field(default_factory=list)
     hint: str = ""
     feedback: str = ""
+
+    def fields(self, prompt: str) -> dict[str, Any]:
+        """The constructor arguments every question model shares."""
+        return {
+            "id": self.id,
+            "prompt": prompt,
+            "points": self.points,
+            "tags": self.tags,
+            "hint": self.hint,
+            "feedback": self.feedback,
+            "line": self.line,
+        }
 
 
 def parse_quiz(block: Block) -> Quiz:
