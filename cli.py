@@ -108,6 +108,12 @@ class LmsGroup(click.Group):
         except LmsError as exc:
             click.secho(f"error: {exc}", err=True, fg="red")
             ctx.exit(1)
+        except OSError as exc:  # a file the user named cannot be read or written
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.secho(
+                f"error: {where}{exc.strerror or exc} (nothing was saved)", err=True, fg="red"
+            )
+            ctx.exit(1)
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             click.secho(f"error: database error: {reason}", err=True, fg="red")

@@ -226,3 +226,17 @@ def test_bad_files_exit_1_with_a_message_and_write_nothing(
     assert expected in result.output and name in result.output
     assert "Traceback" not in result.output
     assert "no units yet" in cli("org", "tree").output
+
+
+def test_unwritable_output_is_a_message_and_nothing_is_saved(cli: Cli, tmp_path: Path) -> None:
+    cli("org", "seed")
+    staff = write(tmp_path / "s.csv", "staff_code,full_name,org_code,position\nX1,An,13285,GV\n")
+    cli("staff", "import", str(staff))
+    result = cli(
+        "accounts", "invite", "--org", "13285", "--out", str(tmp_path / "missing" / "dir" / "x.csv")
+    )
+    assert result.exit_code == 1 and "No such file or directory" in result.output
+    assert "Traceback" not in result.output
+    out = tmp_path / "ok.csv"
+    again = cli("accounts", "invite", "--org", "13285", "--out", str(out))
+    assert "1 invite codes" in again.output  # the failed run created no account
