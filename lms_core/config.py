@@ -32,9 +32,20 @@ class SiteConfig(_Strict):
     base_url: str = Field(
         default="", description="Public URL of the site, used in certificates' QR codes"
     )
+    api_url: str = Field(
+        default="",
+        description="where graded attempts are sent (the learner server); empty: queue them",
+    )
     raw_html: Literal["off", "sanitised"] = Field(
         default="off", description="raw HTML in lessons: off, or a sanitised subset"
     )
+
+    @field_validator("api_url")
+    @classmethod
+    def _api(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://", "/")):
+            raise ValueError("must start with https://, http:// or / (or be empty)")
+        return value.rstrip("/")
 
     @field_validator("base_url")
     @classmethod
@@ -198,6 +209,10 @@ province_code = "37"
 title = "Tập huấn bảo vệ trẻ em"
 # Public address of the site, e.g. "https://taphuan.ninhbinh.gov.vn".
 base_url = ""
+# Where the site sends graded attempts (the learner server, "lms serve"), e.g.
+# "/api" when the server also serves the site.  Empty: attempts are queued in
+# the browser and can be exported.
+api_url = ""
 # Raw HTML inside lessons: "off" (shown nowhere; write Markdown) or "sanitised"
 # (a safe subset is kept: no scripts, styles, forms or event handlers).
 raw_html = "off"

@@ -131,11 +131,20 @@ def _page_fields(project: Project, *, root: str, page: str) -> dict[str, Any]:
         "root": root,
         "page": page,
         "site_title": project.config.site.title,
-        "api": "",
+        "api": project.config.site.api_url,
+        "api_origin": _origin(project.config.site.api_url),
         "course": None,
         "lesson": None,
         "i18n_json": _json_for_script(CATALOGS),
     }
+
+
+def _origin(url: str) -> str:
+    """The origin of an absolute API URL, for the Content-Security-Policy; '' otherwise."""
+    if not url.startswith(("http://", "https://")):
+        return ""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _audience_label(course: LoadedCourse, language: str) -> str:

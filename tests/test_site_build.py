@@ -335,3 +335,20 @@ def test_raw_html_dropped_or_sanitised(project: Project, tmp_path: Path) -> None
     assert "<b>Chữ đậm</b>" in page
     for bad in ("<script>alert", "onclick", "javascript:", "onerror"):
         assert bad not in page, bad
+
+
+def test_api_url_configures_graded_submission(project: Project, tmp_path: Path) -> None:
+    from lms_core.config import load_config
+
+    config = project.config_path
+    assert config is not None
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'api_url = ""', 'api_url = "https://hoc.example.gov.vn/api"'
+        ),
+        encoding="utf-8",
+    )
+    build_site(load_config(config), types=TYPES, out=tmp_path / "s")
+    page = (tmp_path / "s/courses/phong-chong-xam-hai/kiem-tra-cuoi.html").read_text()
+    assert 'data-api="https://hoc.example.gov.vn/api"' in page
+    assert "connect-src 'self' https://hoc.example.gov.vn;" in page
