@@ -272,6 +272,37 @@ def _id_plan(quiz: Quiz) -> tuple[list[tuple[Question, Role, int]], int]:
 
 
 def _derive_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
+    """Every public id of attempt ``seed``: the fast path of :func:`_derive_ids_careful`.
+
+    Cuts the same stream the same way; when any collection would hold a
+    repeated id (about once in 10^8 attempts) it hands over to the careful
+    version, so the result is always identical to it.
+    """
+    plan: tuple[list[tuple[Question, Role, int]], int] = static_plan(
+        quiz, "ids", lambda: _id_plan(quiz)
+    )
+    wanted, total = plan
+    base = f"{seed}:{quiz.id}:"
+    per_digest = 128 // PUBLIC_ID_HEX
+    joined = "".join(
+        hashlib.blake2b(f"{base}{block}".encode(), digest_size=64).hexdigest()
+        for block in range(-(-total // per_digest))
+    )
+    step = PUBLIC_ID_HEX
+    slices = [joined[i : i + step] for i in range(0, total * step, step)]
+    out: dict[tuple[int, str], IdMap] = {}
+    position = 0
+    for question, role, count in wanted:
+        chunk = slices[position : position + count]
+        position += count
+        index = dict(zip(chunk, range(count), strict=True))
+        if len(index) != count:
+            return _derive_ids_careful(quiz, seed)
+        out[(id(question), role)] = IdMap(tuple(chunk), index)
+    return out
+
+
+def _derive_ids_careful(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
     """Every public id of attempt ``seed``, from one BLAKE2b byte stream.
 
     The stream is keyed by seed and quiz id and cut into ``PUBLIC_ID_HEX``-hex
