@@ -8,8 +8,10 @@ the CLI can do, a Python program can do by calling the same service.  Every
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import uvicorn
+import uvicorn.config
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -790,6 +794,55 @@ def preview_command(ctx: click.Context, host: str, port: int) -> None:
         click.echo("stopping")
     finally:
         preview.stop()
+
+
+# ---------------------------------------------------------------- server
+
+
+def _serve_log_config() -> dict[str, Any]:
+    """uvicorn's logging setup, plus our one-line-per-request ``lms.http`` log."""
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["loggers"]["lms"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="server processes (all state is in the database, so any number works)",
+)
+@click.pass_context
+def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Serve the learner API under /api and the built site at / (Ctrl-C to stop)."""
+    project = _project(ctx)
+    # Fail here, with a readable message, rather than in every worker.
+    open_database(project).dispose()
+    assert project.config_path is not None
+    # Workers are separate processes: they find the project through the environment.
+    os.environ["LMS_CONFIG"] = str(project.config_path)
+    site = project.output_dir if project.output_dir.is_dir() else None
+    click.echo(
+        f"serving on http://{host}:{port}/api"
+        + (f" and the site from {site}" if site else " (no built site: run 'lms build')")
+    )
+    uvicorn.run(
+        "lms_core.http.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,  # trust X-Forwarded-* from a proxy on this machine only
+        forwarded_allow_ips="127.0.0.1",
+        timeout_graceful_shutdown=10,
+        access_log=False,  # lms.http logs each request, without query strings
+        log_config=_serve_log_config(),
+        server_header=False,
+    )
 
 
 # ---------------------------------------------------------------- plugins

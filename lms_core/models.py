@@ -387,3 +387,39 @@ class Response(Base):
 # Core tables of the bulk paths (imports use Core insert/update executemany).
 org_unit_table = cast(Table, OrgUnit.__table__)
 person_table = cast(Table, Person.__table__)
+
+
+class WebSession(Base):
+    """A signed-in browser: only a SHA-256 of its cookie token is stored.
+
+    Everything lives here (no server memory), so any number of server
+    processes can answer the same browser.  ``csrf_token`` is handed to the
+    page, which echoes it in ``X-CSRF-Token`` on every state-changing request.
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginFailure(Base):
+    """One failed sign-in or invite redemption, counted to throttle guessing.
+
+    ``key`` is ``"account:<sha256>"`` or ``"ip:<sha256>"``: never a staff code
+    or an address in plain.
+    """
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

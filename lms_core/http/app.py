@@ -1,0 +1,329 @@
+"""The learner server (``lms serve``): an HTTP adapter over ``lms_core`` services.
+
+Routes parse the request, call one service inside one transaction and present
+the result; the rules (who may sign in, sessions, throttling) live in
+:mod:`lms_core.services.auth`.  All state is in the database, so several
+worker processes can serve the same browsers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from lms_core.config import Project, locate_project
+from lms_core.db import session_factory
+from lms_core.errors import ConflictError, LmsError, NotFoundError
+from lms_core.project import open_database
+from lms_core.services import auth
+from lms_core.services.auth import AuthError, CurrentUser, SignedIn, ThrottledError
+
+log = logging.getLogger("lms.http")
+
+COOKIE = "lms_session"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_EXEMPT = frozenset({"/api/auth/redeem", "/api/auth/sign-in"})
+NOT_SIGNED_IN = "chưa đăng nhập / not signed in"
+CSRF_FAILED = "thiếu hoặc sai mã chống giả mạo (X-CSRF-Token) / missing or wrong CSRF token"
+
+T = TypeVar("T")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class RedeemRequest(_Body):
+    staff_code: str = Field(min_length=1, max_length=64)
+    invite_code: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class SignInRequest(_Body):
+    staff_code: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class _Db:
+    """One transaction per call: commit on success, roll back on error.
+
+    A failed sign-in is committed too (the service counted it for throttling).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.factory: sessionmaker[Session] = session_factory(engine)
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        with self.factory() as session:
+            try:
+                result = work(session)
+            except AuthError:
+                session.commit()
+                raise
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
+            return result
+
+
+def _client_address(request: Request) -> str:
+    # uvicorn already replaces it from X-Forwarded-For when the proxy is trusted.
+    return request.client.host if request.client else "unknown"
+
+
+def _is_https(request: Request) -> bool:
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https"
+
+
+def _user_json(user: CurrentUser) -> dict[str, Any]:
+    return {
+        "staff_code": user.staff_code,
+        "full_name": user.full_name,
+        "unit": {"code": user.unit_code, "name": user.unit_name},
+        "role": user.role,
+        "csrf_token": user.csrf_token,
+        "expires_at": user.expires_at.isoformat(),
+    }
+
+
+def _signed_in(request: Request, signed: SignedIn) -> JSONResponse:
+    response = JSONResponse(_user_json(signed.user))
+    response.set_cookie(
+        COOKIE,
+        signed.token,
+        max_age=int(auth.SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_is_https(request),
+    )
+    return response
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+class _HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def signed_in_user(request: Request) -> CurrentUser:
+    """Dependency: the signed-in user (loaded by the router's guard), or 401."""
+    user: CurrentUser | None = request.state.user
+    if user is None:
+        raise _HttpError(401, NOT_SIGNED_IN)
+    return user
+
+
+def _router(db: _Db) -> APIRouter:
+    def guard(request: Request) -> None:
+        """Load the session, and refuse forged state-changing requests.
+
+        Sign-in and redemption have no session yet: they must be JSON (a
+        cross-site HTML form cannot send that) from this site's origin.
+        """
+        token = request.cookies.get(COOKIE, "")
+        user = db.run(lambda s: auth.current_user(s, token)) if token else None
+        request.state.user = user
+        if request.method not in UNSAFE_METHODS:
+            return
+        if request.url.path in CSRF_EXEMPT:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type.lower() != "application/json":
+                raise _HttpError(415, "send JSON (Content-Type: application/json)")
+            origin = request.headers.get("origin")
+            if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+                raise _HttpError(403, "cross-site request refused")
+            return
+        if user is None:
+            raise _HttpError(401, NOT_SIGNED_IN)
+        if not auth.csrf_matches(user, request.headers.get(CSRF_HEADER, "")):
+            raise _HttpError(403, CSRF_FAILED)
+
+    router = APIRouter(prefix="/api", dependencies=[Depends(guard)])
+
+    @router.get("/health")
+    def health() -> JSONResponse:
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return JSONResponse({"status": "degraded", "database": "unavailable"}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @router.post("/auth/redeem")
+    def redeem(body: RedeemRequest, request: Request) -> JSONResponse:
+        signed = db.run(
+            lambda s: auth.redeem_invite(
+                s,
+                staff_code=body.staff_code,
+                invite_code=body.invite_code,
+                password=body.password,
+                address=_client_address(request),
+            )
+        )
+        return _signed_in(request, signed)
+
+    @router.post("/auth/sign-in")
+    def sign_in(body: SignInRequest, request: Request) -> JSONResponse:
+        signed = db.run(
+            lambda s: auth.sign_in(
+                s,
+                staff_code=body.staff_code,
+                password=body.password,
+                address=_client_address(request),
+            )
+        )
+        return _signed_in(request, signed)
+
+    @router.post("/auth/sign-out")
+    def sign_out(request: Request) -> JSONResponse:
+        token = request.cookies.get(COOKIE, "")
+        db.run(lambda s: auth.sign_out(s, token))
+        response = JSONResponse({"signed_out": True})
+        response.delete_cookie(
+            COOKIE, path="/", httponly=True, samesite="lax", secure=_is_https(request)
+        )
+        return response
+
+    @router.get("/me")
+    def me(user: Annotated[CurrentUser, Depends(signed_in_user)]) -> JSONResponse:
+        return JSONResponse(_user_json(user))
+
+    @router.api_route(
+        "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+    )
+    def unknown(rest: str) -> JSONResponse:
+        return _error(404, "no such API endpoint")
+
+    return router
+
+
+def _readable(exc: RequestValidationError) -> list[dict[str, str]]:
+    """Field and message of each problem; never the submitted values (passwords)."""
+    problems = []
+    for item in exc.errors():
+        loc = [str(p) for p in item.get("loc", ()) if p != "body"]
+        problems.append({"field": ".".join(loc), "message": str(item.get("msg", "invalid"))})
+    return problems
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(_HttpError)
+    async def http_error(_request: Request, exc: _HttpError) -> JSONResponse:
+        return _error(exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _readable(exc)
+        message = "; ".join(
+            f"{p['field']}: {p['message']}" if p["field"] else p["message"] for p in problems
+        )
+        return _error(422, message or "invalid request", problems=problems)
+
+    @app.exception_handler(LmsError)
+    async def lms_error(_request: Request, exc: LmsError) -> JSONResponse:
+        if isinstance(exc, AuthError):
+            return _error(401, str(exc))
+        if isinstance(exc, ThrottledError):
+            return _error(429, str(exc))
+        if isinstance(exc, NotFoundError):
+            return _error(404, str(exc))
+        if isinstance(exc, ConflictError):
+            return _error(409, str(exc))
+        return _error(400, str(exc))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(_request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.error("database error: %s", type(exc).__name__)
+        return _error(503, "the database is unavailable, try again shortly")
+
+    @app.exception_handler(Exception)
+    async def bug(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled %s", type(exc).__name__, exc_info=exc)
+        return _error(500, "internal error")
+
+
+def _install_access_log(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            duration = (time.perf_counter() - start) * 1000
+            log.info(
+                "%s %s %d %.1fms",
+                request.method,
+                request.url.path,
+                status,
+                duration,
+                extra={
+                    "http_method": request.method,
+                    "http_path": request.url.path,
+                    "http_status": status,
+                    "duration_ms": round(duration, 1),
+                },
+            )
+
+
+def create_app(project: Project, *, engine: Engine | None = None) -> FastAPI:
+    """The server's ASGI application for ``project``.
+
+    Without ``engine`` the project's database is opened (and checked to be at
+    this code's schema) here and closed at shutdown; a given engine belongs to
+    the caller.
+    """
+    owned = engine is None
+    engine = engine if engine is not None else open_database(project)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Tập huấn",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",  # the description; no docs UI (it needs a CDN)
+        lifespan=lifespan,
+    )
+    _install_handlers(app)
+    app.include_router(_router(_Db(engine)))
+    if project.output_dir.is_dir():
+        app.mount("/", StaticFiles(directory=project.output_dir, html=True), name="site")
+    _install_access_log(app)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for ``uvicorn --factory``: the project from ``$LMS_CONFIG`` (or the cwd)."""
+    return create_app(locate_project())
