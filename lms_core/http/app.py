@@ -27,8 +27,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from lms_core.config import Project, locate_project
 from lms_core.db import session_factory
 from lms_core.errors import ConflictError, LmsError, NotFoundError
+from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_core.project import open_database
-from lms_core.services import auth
+from lms_core.services import auth, learner
+from lms_core.services.attempts import (
+    SubmitResult,
+    record_lesson_viewed,
+    save_responses,
+    start_attempt,
+    submit_attempt,
+)
 from lms_core.services.auth import AuthError, CurrentUser, SignedIn, ThrottledError
 
 log = logging.getLogger("lms.http")
@@ -56,6 +64,34 @@ class RedeemRequest(_Body):
 class SignInRequest(_Body):
     staff_code: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+
+
+_SLUG = Field(min_length=1, max_length=64)
+_UUID = Field(min_length=1, max_length=36, pattern=r"^[0-9A-Za-z-]+$")
+MAX_BODY_BYTES = 1024 * 1024
+"""API request bodies: far above any quiz's answers (the services cap each answer at 16 KiB)."""
+
+
+class LessonViewedRequest(_Body):
+    course: str = _SLUG
+    lesson: str = _SLUG
+
+
+class StartRequest(_Body):
+    course: str = _SLUG
+    exercise: str = _SLUG
+    attempt_id: str = _UUID
+
+
+class SaveRequest(_Body):
+    attempt_id: str = _UUID
+    seq: int = Field(ge=1, le=2**31 - 1)
+    responses: dict[str, Any] = Field(max_length=500)
+
+
+class SubmitRequest(_Body):
+    attempt_id: str = _UUID
+    responses: dict[str, Any] = Field(default_factory=dict, max_length=500)
 
 
 class _Db:
@@ -136,7 +172,44 @@ def signed_in_user(request: Request) -> CurrentUser:
     return user
 
 
+Me = Annotated[CurrentUser, Depends(signed_in_user)]
+"""Route parameter: the signed-in user (401 otherwise)."""
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _result_json(result: SubmitResult, *, completed: bool) -> dict[str, Any]:
+    stored = result.result
+    return {
+        "attempt_id": result.uuid,
+        "state": result.state,
+        "score": result.score,
+        "max_score": result.max_score,
+        "percent": round(result.percent, 4),
+        "passed": result.passed,
+        "late": result.late,
+        "submitted_at": result.submitted_at.isoformat(),
+        "feedback": list(stored.get("feedback") or []),
+        "questions": [
+            {
+                "id": q.get("id"),
+                "points": q.get("points"),
+                "max_points": q.get("max_points"),
+                "correct": q.get("correct"),
+                "feedback": list(q.get("feedback") or []),
+            }
+            for q in stored.get("questions") or []
+        ],
+        "course_completed": completed,
+    }
+
+
 def _router(db: _Db) -> APIRouter:
+    pm = make_plugin_manager()
+    types = exercise_types(pm)
+
     def guard(request: Request) -> None:
         """Load the session, and refuse forged state-changing requests.
 
@@ -211,6 +284,108 @@ def _router(db: _Db) -> APIRouter:
     def me(user: Annotated[CurrentUser, Depends(signed_in_user)]) -> JSONResponse:
         return JSONResponse(_user_json(user))
 
+    @router.get("/my/courses")
+    def my_courses(user: Me) -> JSONResponse:
+        def work(s: Session) -> list[learner.MyCourse]:
+            person = learner.person_of_account(s, user.account_id)
+            return learner.my_courses(s, person_id=person)
+
+        courses = db.run(work)
+        return JSONResponse(
+            {
+                "courses": [
+                    {
+                        "course": c.course,
+                        "title": c.title,
+                        "version": c.version,
+                        "status": c.status,
+                        "due_on": _iso(c.due_on),
+                        "enrolled_at": c.enrolled_at.isoformat(),
+                        "required_lessons": c.required_lessons,
+                        "lessons_viewed": c.lessons_viewed,
+                        "exercises": [
+                            {
+                                "id": e.id,
+                                "title": e.title,
+                                "grading": e.grading,
+                                "pass_mark": e.pass_mark,
+                                "max_attempts": e.max_attempts,
+                                "attempts": e.attempts,
+                                "score": e.score,
+                                "passed": e.passed,
+                            }
+                            for e in c.exercises
+                        ],
+                        "completed": c.completed,
+                        "completed_at": _iso(c.completed_at),
+                    }
+                    for c in courses
+                ]
+            }
+        )
+
+    @router.post("/my/lessons/viewed")
+    def lesson_viewed(body: LessonViewedRequest, user: Me) -> JSONResponse:
+        def work(s: Session) -> bool:
+            person = learner.person_of_account(s, user.account_id)
+            enrolment = learner.own_enrolment(s, person_id=person, course=body.course)
+            record_lesson_viewed(s, enrolment_id=enrolment.id, lesson_slug=body.lesson, pm=pm)
+            return learner.is_completed(s, enrolment.id)
+
+        return JSONResponse({"completed": db.run(work)})
+
+    @router.post("/my/attempts/start")
+    def attempt_start(body: StartRequest, user: Me) -> JSONResponse:
+        def work(s: Session) -> dict[str, Any]:
+            person = learner.person_of_account(s, user.account_id)
+            enrolment = learner.own_enrolment(s, person_id=person, course=body.course)
+            started = start_attempt(
+                s,
+                enrolment_id=enrolment.id,
+                exercise_id=body.exercise,
+                attempt_uuid=body.attempt_id,
+                types=types,
+                source="web",
+                pm=pm,
+            )
+            # never the seed: the view already carries this attempt's public ids
+            return {
+                "attempt_id": started.uuid,
+                "exercise": started.exercise_id,
+                "state": started.state,
+                "started_at": started.started_at.isoformat(),
+                "deadline": _iso(started.deadline_at),
+                "save_seq": started.save_seq,
+                "created": started.created,
+                "view": started.view,
+            }
+
+        return JSONResponse(db.run(work))
+
+    @router.post("/my/attempts/save")
+    def attempt_save(body: SaveRequest, user: Me) -> JSONResponse:
+        def work(s: Session) -> int:
+            person = learner.person_of_account(s, user.account_id)
+            learner.own_attempt(s, person_id=person, attempt_uuid=body.attempt_id)
+            return save_responses(
+                s, attempt_uuid=body.attempt_id, seq=body.seq, responses=body.responses
+            )
+
+        return JSONResponse({"attempt_id": body.attempt_id, "seq": db.run(work)})
+
+    @router.post("/my/attempts/submit")
+    def attempt_submit(body: SubmitRequest, user: Me) -> JSONResponse:
+        def work(s: Session) -> dict[str, Any]:
+            person = learner.person_of_account(s, user.account_id)
+            attempt = learner.own_attempt(s, person_id=person, attempt_uuid=body.attempt_id)
+            enrolment_id = attempt.enrolment_id
+            result = submit_attempt(
+                s, attempt_uuid=body.attempt_id, responses=body.responses, types=types, pm=pm
+            )
+            return _result_json(result, completed=learner.is_completed(s, enrolment_id))
+
+        return JSONResponse(db.run(work))
+
     @router.api_route(
         "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
     )
@@ -263,6 +438,22 @@ def _install_handlers(app: FastAPI) -> None:
     async def bug(_request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled %s", type(exc).__name__, exc_info=exc)
         return _error(500, "internal error")
+
+
+def _install_size_limit(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def size_limit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Refuse a declared body over :data:`MAX_BODY_BYTES` before it is read."""
+        if request.url.path.startswith("/api/"):
+            try:
+                size = int(request.headers.get("content-length", "0"))
+            except ValueError:
+                return _error(400, "invalid Content-Length")
+            if size > MAX_BODY_BYTES:
+                return _error(413, f"request too large (at most {MAX_BODY_BYTES} bytes)")
+        return await call_next(request)
 
 
 def _install_access_log(app: FastAPI) -> None:
@@ -320,6 +511,7 @@ def create_app(project: Project, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(_router(_Db(engine)))
     if project.output_dir.is_dir():
         app.mount("/", StaticFiles(directory=project.output_dir, html=True), name="site")
+    _install_size_limit(app)
     _install_access_log(app)
     return app
 

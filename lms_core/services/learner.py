@@ -1,0 +1,210 @@
+"""What a signed-in learner may see and do about their own enrolments.
+
+The HTTP layer knows only the signed-in account; these functions turn it into
+the person and refuse anything that is not theirs.  Someone else's enrolment
+or attempt is reported exactly like one that does not exist
+(:class:`NotFoundError`), so ids cannot be probed.  The attempt rules
+themselves live in :mod:`lms_core.services.attempts`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lms_core.errors import NotFoundError
+from lms_core.models import (
+    Account,
+    Attempt,
+    Completion,
+    Course,
+    CourseVersion,
+    Enrolment,
+    Event,
+)
+from lms_core.services.attempts import exercise_score
+
+__all__ = [
+    "MyCourse",
+    "MyExercise",
+    "is_completed",
+    "my_courses",
+    "own_attempt",
+    "own_enrolment",
+    "person_of_account",
+]
+
+ACTIVE = ("enrolled", "in_progress")
+
+
+@dataclass(frozen=True, slots=True)
+class MyExercise:
+    """A graded exercise of an enrolment, scored by its own grading method."""
+
+    id: str
+    title: str
+    grading: str
+    pass_mark: float
+    max_attempts: int
+    attempts: int
+    """Graded attempts so far."""
+    score: float | None
+    """Percent by ``grading`` over graded attempts; None before the first."""
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MyCourse:
+    """One of the learner's enrolments as the learner sees it."""
+
+    course: str
+    title: str
+    version: int
+    status: str
+    due_on: dt.date | None
+    enrolled_at: dt.datetime
+    required_lessons: list[str]
+    lessons_viewed: list[str]
+    exercises: list[MyExercise]
+    completed: bool
+    completed_at: dt.datetime | None
+
+
+def person_of_account(session: Session, account_id: int) -> int:
+    """The person an account belongs to."""
+    person_id = session.scalar(select(Account.person_id).where(Account.id == account_id))
+    if person_id is None:
+        raise NotFoundError("no such account")
+    return person_id
+
+
+def own_enrolment(session: Session, *, person_id: int, course: str) -> Enrolment:
+    """The person's enrolment in ``course`` (a slug): the active one, else the latest completed.
+
+    Withdrawn enrolments, and courses the person is not enrolled in, are not found.
+    """
+    rows = session.scalars(
+        select(Enrolment)
+        .join(Course, Enrolment.course_id == Course.id)
+        .where(
+            Enrolment.person_id == person_id,
+            Course.slug == course,
+            Enrolment.status != "withdrawn",
+        )
+        .order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc())
+    ).all()
+    for enrolment in rows:
+        if enrolment.status in ACTIVE:
+            return enrolment
+    if rows:
+        return rows[0]
+    raise NotFoundError(f"you are not enrolled in course '{course}'")
+
+
+def own_attempt(session: Session, *, person_id: int, attempt_uuid: str) -> Attempt:
+    """The attempt, if it belongs to one of the person's enrolments; else not found."""
+    attempt = session.scalar(
+        select(Attempt)
+        .join(Enrolment, Attempt.enrolment_id == Enrolment.id)
+        .where(Attempt.uuid == attempt_uuid, Enrolment.person_id == person_id)
+    )
+    if attempt is None:
+        raise NotFoundError(f"no attempt {attempt_uuid}")
+    return attempt
+
+
+def is_completed(session: Session, enrolment_id: int) -> bool:
+    """Whether the enrolment's course completion is recorded."""
+    found = session.scalar(select(Completion.id).where(Completion.enrolment_id == enrolment_id))
+    return found is not None
+
+
+def _viewed(session: Session, enrolment_id: int) -> list[str]:
+    data = session.scalars(
+        select(Event.data).where(
+            Event.object_type == "enrolment",
+            Event.object_id == str(enrolment_id),
+            Event.verb == "lesson.viewed",
+        )
+    )
+    return sorted({str(d.get("lesson")) for d in data if isinstance(d, dict)})
+
+
+def _graded_count(session: Session, enrolment_id: int, exercise_id: str) -> int:
+    count = session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(
+            Attempt.enrolment_id == enrolment_id,
+            Attempt.exercise_id == exercise_id,
+            Attempt.state == "graded",
+        )
+    )
+    return int(count or 0)
+
+
+def _exercises(session: Session, enrolment_id: int, snapshot: dict[str, Any]) -> list[MyExercise]:
+    out = []
+    for entry in snapshot.get("exercises") or []:
+        data = entry.get("data") or {}
+        if not data.get("graded"):
+            continue
+        method = str(data.get("grading", "highest"))
+        pass_mark = float(data.get("pass_mark", 80.0))
+        score = exercise_score(
+            session, enrolment_id=enrolment_id, exercise_id=entry["id"], method=method
+        )
+        out.append(
+            MyExercise(
+                id=entry["id"],
+                title=str(data.get("title") or entry["id"]),
+                grading=method,
+                pass_mark=pass_mark,
+                max_attempts=int(data.get("max_attempts") or 0),
+                attempts=_graded_count(session, enrolment_id, entry["id"]),
+                score=None if score is None else round(score, 4),
+                passed=score is not None and score + 1e-9 >= pass_mark,
+            )
+        )
+    return out
+
+
+def my_courses(session: Session, *, person_id: int) -> list[MyCourse]:
+    """The person's enrolments (withdrawn ones left out), most recent first."""
+    rows = session.execute(
+        select(Enrolment, Course, CourseVersion)
+        .join(Course, Enrolment.course_id == Course.id)
+        .join(CourseVersion, Enrolment.course_version_id == CourseVersion.id)
+        .where(Enrolment.person_id == person_id, Enrolment.status != "withdrawn")
+        .order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc())
+    ).tuples()
+    out = []
+    for enrolment, course, version in rows:
+        snapshot = version.snapshot
+        completed_at = session.scalar(
+            select(Completion.completed_at).where(Completion.enrolment_id == enrolment.id)
+        )
+        out.append(
+            MyCourse(
+                course=course.slug,
+                title=str((snapshot.get("meta") or {}).get("title") or course.title),
+                version=version.number,
+                status=enrolment.status,
+                due_on=enrolment.due_on,
+                enrolled_at=enrolment.enrolled_at,
+                required_lessons=[
+                    lesson["slug"]
+                    for lesson in snapshot.get("lessons") or []
+                    if lesson.get("required")
+                ],
+                lessons_viewed=_viewed(session, enrolment.id),
+                exercises=_exercises(session, enrolment.id, snapshot),
+                completed=completed_at is not None,
+                completed_at=completed_at,
+            )
+        )
+    return out
