@@ -888,6 +888,10 @@ def demo_command(folder: Path, staff: int, force: bool, database_url: str) -> No
     click.echo("  lms staff list --org 37 --subtree --limit 20")
     click.echo("  lms accounts invite --org 37 --subtree --out invites.csv")
     click.echo("  lms course check && lms enrolments list --limit 20")
+    learner = next((a for a in result.accounts if a.role == "learner"), None)
+    if learner is not None:
+        click.echo("  lms serve        (then open http://127.0.0.1:8000/ ; the API can sign in")
+        click.echo(f"                   {learner.staff_code} with the learner password above)")
 
 
 if __name__ == "__main__":  # pragma: no cover

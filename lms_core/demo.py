@@ -160,6 +160,7 @@ def create_demo(
                 ("admin", "37", None),
                 ("trainer", "37-SYT", "37"),
                 ("manager", chosen[0].code, chosen[0].code),
+                ("learner", chosen[0].code, None),
             ]
             used: set[str] = set()
             for role, org, scope in picks:
