@@ -28,6 +28,7 @@ from lms_core.models import Attempt, Completion, Enrolment, Event, Person, Respo
 from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_core.services.attempts import (
     AttemptError,
+    StartedAttempt,
     evaluate_completion,
     exercise_score,
     finish_overdue,
@@ -113,6 +114,17 @@ def all_wrong(setup: Setup, seed: int) -> dict[str, Any]:
     return {qid: "no such option" for qid in full_marks(setup, seed)}
 
 
+def start_final(session: Session, s: Any) -> StartedAttempt:
+    """A new attempt at the course's final quiz."""
+    return start_attempt(
+        session,
+        enrolment_id=s.enrolment_id,
+        exercise_id=FINAL,
+        attempt_uuid=new_uuid(),
+        types=TYPES,
+    )
+
+
 def test_start_is_idempotent_and_marks_enrolment_started(
     session: Session, project: Project
 ) -> None:
@@ -130,13 +142,7 @@ def test_start_is_idempotent_and_marks_enrolment_started(
     enrolment = session.get_one(Enrolment, s.enrolment_id)
     assert enrolment.status == "in_progress" and enrolment.started_at is not None
     # a second tab with a new uuid resumes the attempt in progress
-    other_tab = start_attempt(
-        session,
-        enrolment_id=s.enrolment_id,
-        exercise_id=FINAL,
-        attempt_uuid=new_uuid(),
-        types=TYPES,
-    )
+    other_tab = start_final(session, s)
     assert other_tab.uuid == key and not other_tab.created
     # the same uuid for another enrolment is refused
     with pytest.raises(AttemptError, match="already used"):
@@ -165,13 +171,7 @@ def test_start_is_idempotent_and_marks_enrolment_started(
 
 def test_public_view_has_no_answers(session: Session, project: Project) -> None:
     s = setup_course(session, project)
-    started = start_attempt(
-        session,
-        enrolment_id=s.enrolment_id,
-        exercise_id=FINAL,
-        attempt_uuid=new_uuid(),
-        types=TYPES,
-    )
+    started = start_final(session, s)
     text = str(started.view)
     assert "correct" not in text.replace("correct_", "")
     quiz = s.exercise()
@@ -191,24 +191,12 @@ def test_refused_for_withdrawn_and_completed(session: Session, project: Project)
         enrolment.status = status
         session.flush()
         with pytest.raises(AttemptError, match=status):
-            start_attempt(
-                session,
-                enrolment_id=s.enrolment_id,
-                exercise_id=FINAL,
-                attempt_uuid=new_uuid(),
-                types=TYPES,
-            )
+            start_final(session, s)
 
 
 def test_autosave_sequence(session: Session, project: Project) -> None:
     s = setup_course(session, project)
-    started = start_attempt(
-        session,
-        enrolment_id=s.enrolment_id,
-        exercise_id=FINAL,
-        attempt_uuid=new_uuid(),
-        types=TYPES,
-    )
+    started = start_final(session, s)
     answers = full_marks(s, started.seed)
     first_q, second_q = list(answers)[:2]
     assert save_responses(session, attempt_uuid=started.uuid, seq=1, responses={first_q: "x"}) == 1
@@ -233,13 +221,7 @@ def test_autosave_sequence(session: Session, project: Project) -> None:
 
 def test_submit_grades_pinned_version_once(session: Session, project: Project) -> None:
     s = setup_course(session, project)
-    started = start_attempt(
-        session,
-        enrolment_id=s.enrolment_id,
-        exercise_id=FINAL,
-        attempt_uuid=new_uuid(),
-        types=TYPES,
-    )
+    started = start_final(session, s)
     answers = full_marks(s, started.seed)
     first_q = next(iter(answers))
     save_responses(session, attempt_uuid=started.uuid, seq=1, responses={first_q: "sai"})
@@ -270,13 +252,7 @@ def test_submit_grades_pinned_version_once(session: Session, project: Project) -
 
 def test_wrong_shape_scores_zero(session: Session, project: Project) -> None:
     s = setup_course(session, project)
-    started = start_attempt(
-        session,
-        enrolment_id=s.enrolment_id,
-        exercise_id=FINAL,
-        attempt_uuid=new_uuid(),
-        types=TYPES,
-    )
+    started = start_final(session, s)
     garbage: dict[str, object] = {
         qid: value
         for qid, value in zip(
@@ -404,13 +380,7 @@ def test_lessons_and_completion_rule_all(session: Session, project: Project) -> 
     )
     with pytest.raises(NotFoundError):
         record_lesson_viewed(session, enrolment_id=s.enrolment_id, lesson_slug="khong-co")
-    started = start_attempt(
-        session,
-        enrolment_id=s.enrolment_id,
-        exercise_id=FINAL,
-        attempt_uuid=new_uuid(),
-        types=TYPES,
-    )
+    started = start_final(session, s)
     result = submit_attempt(
         session,
         attempt_uuid=started.uuid,
@@ -445,13 +415,7 @@ def test_eight_concurrent_submits(engine: Engine, project: Project) -> None:
         s = setup_course(session, project)
         for lesson in s.lessons():
             record_lesson_viewed(session, enrolment_id=s.enrolment_id, lesson_slug=lesson)
-        started = start_attempt(
-            session,
-            enrolment_id=s.enrolment_id,
-            exercise_id=FINAL,
-            attempt_uuid=new_uuid(),
-            types=TYPES,
-        )
+        started = start_final(session, s)
         answers = full_marks(s, started.seed)
     recorder = Recorder()
     pm = make_plugin_manager(load_entry_points=True, plugins=[recorder])
