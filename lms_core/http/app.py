@@ -12,21 +12,32 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from lms_core.config import Project, locate_project
-from lms_core.db import session_factory
 from lms_core.errors import ConflictError, LmsError, NotFoundError
+from lms_core.http.common import (
+    NOT_SIGNED_IN,
+    SLUG,
+    UUID,
+    Body,
+    Context,
+    Db,
+    HttpError,
+    Me,
+    iso,
+    signed_in_user,
+)
 from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_core.project import open_database
 from lms_core.services import auth, learner
@@ -45,77 +56,44 @@ COOKIE = "lms_session"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_EXEMPT = frozenset({"/api/auth/redeem", "/api/auth/sign-in"})
-NOT_SIGNED_IN = "chưa đăng nhập / not signed in"
 CSRF_FAILED = "thiếu hoặc sai mã chống giả mạo (X-CSRF-Token) / missing or wrong CSRF token"
 
-T = TypeVar("T")
 
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
-
-class RedeemRequest(_Body):
+class RedeemRequest(Body):
     staff_code: str = Field(min_length=1, max_length=64)
     invite_code: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 
 
-class SignInRequest(_Body):
+class SignInRequest(Body):
     staff_code: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
 
 
-_SLUG = Field(min_length=1, max_length=64)
-_UUID = Field(min_length=1, max_length=36, pattern=r"^[0-9A-Za-z-]+$")
 MAX_BODY_BYTES = 1024 * 1024
 """API request bodies: far above any quiz's answers (the services cap each answer at 16 KiB)."""
 
 
-class LessonViewedRequest(_Body):
-    course: str = _SLUG
-    lesson: str = _SLUG
+class LessonViewedRequest(Body):
+    course: str = SLUG
+    lesson: str = SLUG
 
 
-class StartRequest(_Body):
-    course: str = _SLUG
-    exercise: str = _SLUG
-    attempt_id: str = _UUID
+class StartRequest(Body):
+    course: str = SLUG
+    exercise: str = SLUG
+    attempt_id: str = UUID
 
 
-class SaveRequest(_Body):
-    attempt_id: str = _UUID
+class SaveRequest(Body):
+    attempt_id: str = UUID
     seq: int = Field(ge=1, le=2**31 - 1)
     responses: dict[str, Any] = Field(max_length=500)
 
 
-class SubmitRequest(_Body):
-    attempt_id: str = _UUID
+class SubmitRequest(Body):
+    attempt_id: str = UUID
     responses: dict[str, Any] = Field(default_factory=dict, max_length=500)
-
-
-class _Db:
-    """One transaction per call: commit on success, roll back on error.
-
-    A failed sign-in is committed too (the service counted it for throttling).
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.factory: sessionmaker[Session] = session_factory(engine)
-
-    def run(self, work: Callable[[Session], T]) -> T:
-        with self.factory() as session:
-            try:
-                result = work(session)
-            except AuthError:
-                session.commit()
-                raise
-            except BaseException:
-                session.rollback()
-                raise
-            session.commit()
-            return result
 
 
 def _client_address(request: Request) -> str:
@@ -157,29 +135,6 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def signed_in_user(request: Request) -> CurrentUser:
-    """Dependency: the signed-in user (loaded by the router's guard), or 401."""
-    user: CurrentUser | None = request.state.user
-    if user is None:
-        raise _HttpError(401, NOT_SIGNED_IN)
-    return user
-
-
-Me = Annotated[CurrentUser, Depends(signed_in_user)]
-"""Route parameter: the signed-in user (401 otherwise)."""
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _result_json(result: SubmitResult, *, completed: bool) -> dict[str, Any]:
     stored = result.result
     return {
@@ -206,9 +161,8 @@ def _result_json(result: SubmitResult, *, completed: bool) -> dict[str, Any]:
     }
 
 
-def _router(db: _Db) -> APIRouter:
-    pm = make_plugin_manager()
-    types = exercise_types(pm)
+def _router(ctx: Context) -> APIRouter:
+    db, pm, types = ctx.db, ctx.pm, ctx.types
 
     def guard(request: Request) -> None:
         """Load the session, and refuse forged state-changing requests.
@@ -224,15 +178,15 @@ def _router(db: _Db) -> APIRouter:
         if request.url.path in CSRF_EXEMPT:
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
             if content_type.lower() != "application/json":
-                raise _HttpError(415, "send JSON (Content-Type: application/json)")
+                raise HttpError(415, "send JSON (Content-Type: application/json)")
             origin = request.headers.get("origin")
             if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
-                raise _HttpError(403, "cross-site request refused")
+                raise HttpError(403, "cross-site request refused")
             return
         if user is None:
-            raise _HttpError(401, NOT_SIGNED_IN)
+            raise HttpError(401, NOT_SIGNED_IN)
         if not auth.csrf_matches(user, request.headers.get(CSRF_HEADER, "")):
-            raise _HttpError(403, CSRF_FAILED)
+            raise HttpError(403, CSRF_FAILED)
 
     router = APIRouter(prefix="/api", dependencies=[Depends(guard)])
 
@@ -299,7 +253,7 @@ def _router(db: _Db) -> APIRouter:
                         "title": c.title,
                         "version": c.version,
                         "status": c.status,
-                        "due_on": _iso(c.due_on),
+                        "due_on": iso(c.due_on),
                         "enrolled_at": c.enrolled_at.isoformat(),
                         "required_lessons": c.required_lessons,
                         "lessons_viewed": c.lessons_viewed,
@@ -317,7 +271,7 @@ def _router(db: _Db) -> APIRouter:
                             for e in c.exercises
                         ],
                         "completed": c.completed,
-                        "completed_at": _iso(c.completed_at),
+                        "completed_at": iso(c.completed_at),
                     }
                     for c in courses
                 ]
@@ -354,7 +308,7 @@ def _router(db: _Db) -> APIRouter:
                 "exercise": started.exercise_id,
                 "state": started.state,
                 "started_at": started.started_at.isoformat(),
-                "deadline": _iso(started.deadline_at),
+                "deadline": iso(started.deadline_at),
                 "save_seq": started.save_seq,
                 "created": started.created,
                 "view": started.view,
@@ -386,6 +340,8 @@ def _router(db: _Db) -> APIRouter:
 
         return JSONResponse(db.run(work))
 
+    # Other areas of the API add their routes here, before the catch-all below.
+
     @router.api_route(
         "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
     )
@@ -405,8 +361,8 @@ def _readable(exc: RequestValidationError) -> list[dict[str, str]]:
 
 
 def _install_handlers(app: FastAPI) -> None:
-    @app.exception_handler(_HttpError)
-    async def http_error(_request: Request, exc: _HttpError) -> JSONResponse:
+    @app.exception_handler(HttpError)
+    async def http_error(_request: Request, exc: HttpError) -> JSONResponse:
         return _error(exc.status, exc.message)
 
     @app.exception_handler(RequestValidationError)
@@ -508,7 +464,8 @@ def create_app(project: Project, *, engine: Engine | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     _install_handlers(app)
-    app.include_router(_router(_Db(engine)))
+    pm = make_plugin_manager()
+    app.include_router(_router(Context(db=Db(engine), pm=pm, types=exercise_types(pm))))
     if project.output_dir.is_dir():
         app.mount("/", StaticFiles(directory=project.output_dir, html=True), name="site")
     _install_size_limit(app)

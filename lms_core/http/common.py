@@ -1,0 +1,97 @@
+"""What every route module of the server shares: the transaction runner, the
+signed-in user dependency, the HTTP error, and the request-body base model.
+
+Route modules (:mod:`lms_core.http.app` and its siblings) each add their routes
+to the one ``/api`` router through an ``install(router, ctx)`` function, so a
+new area of the API is a new file, not a longer ``app.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import pluggy
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from lms_core.db import session_factory
+from lms_core.exercises import ExerciseType
+from lms_core.services.auth import AuthError, CurrentUser
+
+T = TypeVar("T")
+
+NOT_SIGNED_IN = "chưa đăng nhập / not signed in"
+
+SLUG = Field(min_length=1, max_length=64)
+"""A course, lesson or exercise slug in a request body."""
+UUID = Field(min_length=1, max_length=36, pattern=r"^[0-9A-Za-z-]+$")
+"""A client-made attempt or item id (a UUID) in a request body."""
+
+
+class Body(BaseModel):
+    """Base of every request body: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Db:
+    """One transaction per call: commit on success, roll back on error.
+
+    A failed sign-in is committed too (the service counted it for throttling).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.factory: sessionmaker[Session] = session_factory(engine)
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        with self.factory() as session:
+            try:
+                result = work(session)
+            except AuthError:
+                session.commit()
+                raise
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
+            return result
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What route modules need: the database, the plugins and their exercise types."""
+
+    db: Db
+    pm: pluggy.PluginManager
+    types: Mapping[str, ExerciseType[Any]]
+
+
+class HttpError(Exception):
+    """An HTTP status with a readable message (``{"error": message}``)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def signed_in_user(request: Request) -> CurrentUser:
+    """Dependency: the signed-in user (loaded by the router's guard), or 401."""
+    user: CurrentUser | None = request.state.user
+    if user is None:
+        raise HttpError(401, NOT_SIGNED_IN)
+    return user
+
+
+Me = Annotated[CurrentUser, Depends(signed_in_user)]
+"""Route parameter: the signed-in user (401 otherwise)."""
+
+
+def iso(value: Any) -> str | None:
+    """An optional date or datetime as ISO 8601, for JSON."""
+    return value.isoformat() if value is not None else None
