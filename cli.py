@@ -59,6 +59,7 @@ from lms_core.services.enrolment import (
 from lms_core.services.importing import ImportReport, write_rejected
 from lms_core.services.org import TreeNode, import_units_file, load_builtin_tree, org_tree
 from lms_core.services.staff import import_staff_file, list_staff
+from lms_core.services.sync import import_results
 from lms_core.tabular import Table
 from lms_core.text import neutralise_formula
 from site_builder import BuildReport, build_site
@@ -629,6 +630,51 @@ def enrolments_withdraw_command(
     click.echo(f"{code.strip().upper()}: withdrawn from {course}")
 
 
+# ---------------------------------------------------------------- results
+
+
+@main.group("results")
+def results_group() -> None:
+    """Results done offline on a static copy of the site (files exported by the browser)."""
+
+
+@results_group.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--staff-code", help="Refuse any file that belongs to someone else.")
+@click.pass_context
+def results_import_command(
+    ctx: click.Context, files: tuple[Path, ...], staff_code: str | None
+) -> None:
+    """Import learners' result files (lesson views, attempts); each counts exactly once.
+
+    Safe to run again on the same files: what was imported is reported as
+    already imported.  Exit status 1 if a file or an item was refused.
+    """
+    pm = make_plugin_manager()
+    with _writing(ctx) as session:
+        reports = import_results(
+            session,
+            files=[str(f) for f in files],
+            types=exercise_types(pm),
+            pm=pm,
+            expect_staff_code=staff_code,
+        )
+    for report in reports:
+        if report.error is not None:
+            click.echo(f"{report.file}: nothing imported")
+            click.secho(report.error, err=True, fg="red")
+            continue
+        click.echo(
+            f"{report.file}: {report.applied} applied, {report.duplicates} already imported, "
+            f"{report.rejected} refused"
+        )
+        for number, item in enumerate(report.items, start=1):
+            if item.error is not None:
+                click.secho(f"{report.file}: item {number}: {item.error}", err=True, fg="red")
+    if not all(report.ok for report in reports):
+        ctx.exit(1)
+
+
 # ---------------------------------------------------------------- courses
 
 
@@ -799,10 +845,15 @@ def preview_command(ctx: click.Context, host: str, port: int) -> None:
 # ---------------------------------------------------------------- server
 
 
-def _serve_log_config() -> dict[str, Any]:
-    """uvicorn's logging setup, plus our one-line-per-request ``lms.http`` log."""
+def _serve_log_config(log_format: str = "text") -> dict[str, Any]:
+    """uvicorn's logging setup, plus our one-line-per-request ``lms.http`` log.
+
+    ``json``: every line (uvicorn's own too) is one JSON object.
+    """
     config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["loggers"]["lms"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    if log_format == "json":
+        config["formatters"]["default"] = {"()": "lms_core.http.logs.JsonFormatter"}
     return config
 
 
@@ -816,10 +867,22 @@ def _serve_log_config() -> dict[str, Any]:
     type=click.IntRange(1, 64),
     help="server processes (all state is in the database, so any number works)",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line, for log collectors",
+)
 @click.pass_context
-def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def serve_command(ctx: click.Context, host: str, port: int, workers: int, log_format: str) -> None:
     """Serve the learner API under /api and the built site at / (Ctrl-C to stop)."""
-    project = _project(ctx)
+    _run_server(_project(ctx), host=host, port=port, workers=workers, log_format=log_format)
+
+
+def _run_server(
+    project: Project, *, host: str, port: int, workers: int, log_format: str = "text"
+) -> None:
     # Fail here, with a readable message, rather than in every worker.
     open_database(project).dispose()
     assert project.config_path is not None
@@ -830,6 +893,12 @@ def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> Non
         f"serving on http://{host}:{port}/api"
         + (f" and the site from {site}" if site else " (no built site: run 'lms build')")
     )
+    if site and not project.config.site.api_url:
+        click.echo(
+            "note: [site] api_url in lms.toml is empty, so the pages do not talk to this "
+            'server (no sign-in, progress or graded attempts): set api_url = "/api" and '
+            "run 'lms build'"
+        )
     uvicorn.run(
         "lms_core.http.app:app_from_env",
         factory=True,
@@ -840,7 +909,7 @@ def serve_command(ctx: click.Context, host: str, port: int, workers: int) -> Non
         forwarded_allow_ips="127.0.0.1",
         timeout_graceful_shutdown=10,
         access_log=False,  # lms.http logs each request, without query strings
-        log_config=_serve_log_config(),
+        log_config=_serve_log_config(log_format),
         server_header=False,
     )
 
@@ -868,8 +937,16 @@ def plugins_command() -> None:
 @click.option("--staff", type=click.IntRange(1, 100_000), default=300, show_default=True)
 @click.option("--force", is_flag=True, help="Recreate the demo database if FOLDER has one.")
 @click.option("--database-url", default="", help="Default: SQLite file lms.db in FOLDER.")
-def demo_command(folder: Path, staff: int, force: bool, database_url: str) -> None:
-    """Create a ready-to-try workspace with the Ninh Bình tree and sample staff."""
+@click.option(
+    "--serve/--no-serve",
+    default=None,
+    help="Start the server at the end (default: when run in a terminal).",
+)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+def demo_command(
+    folder: Path, staff: int, force: bool, database_url: str, serve: bool | None, port: int
+) -> None:
+    """Create a ready-to-try workspace, then serve it: sign in as a demo learner."""
     result = create_demo(folder, staff=staff, force=force, database_url=database_url)
     root = result.project.root
     click.echo(f"demo project in {root}: {result.units} units, {result.staff} staff")
@@ -877,21 +954,37 @@ def demo_command(folder: Path, staff: int, force: bool, database_url: str) -> No
     for a in result.accounts:
         scope = f" over {a.scope}" if a.scope else ""
         click.echo(f"  {a.role:<8} {a.staff_code}  {a.full_name}{scope}  password: {a.password}")
+    for i in result.invites:
+        click.echo(f"  new learner {i.staff_code}  {i.full_name}  invite code: {i.code}")
     click.echo("courses published: " + ", ".join(result.courses))
     for line in result.enrolments:
         click.echo(f"  {line}")
     site = build_site(result.project, types=exercise_types(make_plugin_manager()))
-    click.echo(f"site built in {site.out} (open index.html in a browser, or 'lms build' again)")
-    click.echo("\nnext steps:")
+    click.echo(f"site built in {site.out}")
+    click.echo("\nother things to try:")
     click.echo(f"  cd {folder}")
     click.echo("  lms org tree --depth 1")
     click.echo("  lms staff list --org 37 --subtree --limit 20")
     click.echo("  lms accounts invite --org 37 --subtree --out invites.csv")
     click.echo("  lms course check && lms enrolments list --limit 20")
     learner = next((a for a in result.accounts if a.role == "learner"), None)
+    url = f"http://127.0.0.1:{port}/"
+    click.echo(f"\nthe learner's journey: open {url} in a browser and")
+    if result.invites:
+        i = result.invites[0]
+        click.echo(
+            f"  - first sign-in: 'Đăng nhập', staff code {i.staff_code}, invite code {i.code}, "
+            "choose a password"
+        )
     if learner is not None:
-        click.echo("  lms serve        (then open http://127.0.0.1:8000/ ; the API can sign in")
-        click.echo(f"                   {learner.staff_code} with the learner password above)")
+        click.echo(f"  - or sign in as {learner.staff_code} with password {learner.password}")
+    click.echo("  then read the lessons of a course and take its final quiz")
+    if serve is None:
+        serve = sys.stdin.isatty() and sys.stdout.isatty()
+    if not serve:
+        click.echo(f"\nstart the server with: cd {folder} && lms serve")
+        return
+    _run_server(result.project, host="127.0.0.1", port=port, workers=1)
 
 
 if __name__ == "__main__":  # pragma: no cover

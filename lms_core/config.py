@@ -209,10 +209,11 @@ province_code = "37"
 title = "Tập huấn bảo vệ trẻ em"
 # Public address of the site, e.g. "https://taphuan.ninhbinh.gov.vn".
 base_url = ""
-# Where the site sends graded attempts (the learner server, "lms serve"), e.g.
-# "/api" when the server also serves the site.  Empty: attempts are queued in
-# the browser and can be exported.
-api_url = ""
+# Where the site's pages reach the learner server ("lms serve"): "/api" when
+# that server also serves the site (the usual case), an https:// address when
+# it runs elsewhere, or "" for a static copy with no server (attempts are then
+# kept in the browser and exported as result files for "lms results import").
+api_url = "/api"
 # Raw HTML inside lessons: "off" (shown nowhere; write Markdown) or "sanitised"
 # (a safe subset is kept: no scripts, styles, forms or event handlers).
 raw_html = "off"

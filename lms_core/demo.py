@@ -41,12 +41,21 @@ class DemoAccount:
     password: str
 
 
+@dataclass(frozen=True, slots=True)
+class DemoInvite:
+    staff_code: str
+    full_name: str
+    code: str
+
+
 @dataclass(slots=True)
 class DemoResult:
     project: Project
     units: int = 0
     staff: int = 0
     accounts: list[DemoAccount] = field(default_factory=list)
+    invites: list[DemoInvite] = field(default_factory=list)
+    """Learners who sign in the first time with an invite code and choose a password."""
     courses: list[str] = field(default_factory=list)
     enrolments: list[str] = field(default_factory=list)
 
@@ -172,6 +181,15 @@ def create_demo(
                 set_password(session, staff_code=person.staff_code, password=password)
                 result.accounts.append(
                     DemoAccount(role, person.staff_code, person.full_name, scope or "", password)
+                )
+            # one more learner, in the manager's commune, who has only an invite code:
+            # the first sign-in of a real learner
+            free = [p for p in people if p.staff_code not in used]
+            newcomer = next((p for p in free if p.org_code == chosen[0].code), free[0])
+            invite = grant_role(session, staff_code=newcomer.staff_code, role="learner")
+            if invite is not None:
+                result.invites.append(
+                    DemoInvite(newcomer.staff_code, newcomer.full_name, invite.code)
                 )
             _courses(session, project, result)
     finally:

@@ -90,3 +90,11 @@ class NotFoundError(LmsError):
 
 class ConflictError(LmsError):
     """The request contradicts the current state (for example a cycle in the tree)."""
+
+
+class ForbiddenError(LmsError):
+    """The signed-in account's role does not allow this at all (a learner on a manager's page).
+
+    Not used for records outside the account's area: those are reported as
+    :class:`NotFoundError`, so their existence cannot be probed.
+    """

@@ -29,6 +29,7 @@ from lms_core.config import Project
 from lms_core.courses import (
     CourseMeta,
     LoadedCourse,
+    content_hash,
     course_folders,
     front_matter_value,
     load_course,
@@ -165,6 +166,8 @@ def _course_fields(
         certificate = t["certificate"].format(n=months) if months else t["certificate_forever"]
     return {
         "slug": course.slug,
+        # what publishing would store: a page's answers can be matched to its version
+        "version": content_hash(course.snapshot()),
         "title": meta.title,
         "summary": meta.summary,
         "sample": meta.sample,
@@ -439,6 +442,11 @@ def _render(
             ],
         ),
     )
+    if project.config.site.api_url:
+        site.add(
+            "signin.html",
+            env.get_template("signin.html").render(**_page_fields(project, root="", page="signin")),
+        )
     simple = env.get_template("simple.html")
     for path, page, root, heading, text in (
         ("404.html", "404", "./", "not_found", "not_found_text"),

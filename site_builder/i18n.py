@@ -49,6 +49,18 @@ CATALOGS: dict[str, dict[str, str]] = {
         "needs_js": "Chức năng này cần bật JavaScript.",
         "footer": "Tập huấn bảo vệ, chăm sóc và giáo dục trẻ em",
         "no_results": "Không tìm thấy kết quả.",
+        "sign_in": "Đăng nhập",
+        "signin_title": "Đăng nhập để học và làm bài",
+        "signin_intro": "Đăng nhập để kết quả học tập được ghi nhận cho bạn.",
+        "first_time": "Lần đầu đăng nhập (có mã mời)",
+        "first_time_help": "Nhập mã cán bộ, mã mời do người phụ trách gửi, và chọn mật khẩu "
+        "của bạn (ít nhất 10 ký tự).",
+        "staff_code": "Mã cán bộ",
+        "invite_code": "Mã mời",
+        "password": "Mật khẩu",
+        "new_password": "Mật khẩu mới",
+        "repeat_password": "Nhập lại mật khẩu",
+        "set_password": "Đặt mật khẩu và đăng nhập",
     },
     "en": {
         "skip": "Skip to main content",
@@ -90,6 +102,18 @@ CATALOGS: dict[str, dict[str, str]] = {
         "needs_js": "This needs JavaScript.",
         "footer": "Training in child protection, care and education",
         "no_results": "No results.",
+        "sign_in": "Sign in",
+        "signin_title": "Sign in to study and take quizzes",
+        "signin_intro": "Sign in so that your progress is recorded for you.",
+        "first_time": "First sign-in (with an invite code)",
+        "first_time_help": "Enter your staff code, the invite code your organiser gave you, "
+        "and choose your password (at least 10 characters).",
+        "staff_code": "Staff code",
+        "invite_code": "Invite code",
+        "password": "Password",
+        "new_password": "New password",
+        "repeat_password": "Repeat the password",
+        "set_password": "Set password and sign in",
     },
 }
 

@@ -240,3 +240,64 @@ def test_unwritable_output_is_a_message_and_nothing_is_saved(cli: Cli, tmp_path:
     out = tmp_path / "ok.csv"
     again = cli("accounts", "invite", "--org", "13285", "--out", str(out))
     assert "1 invite codes" in again.output  # the failed run created no account
+
+
+def test_demo_ends_by_serving_and_its_printed_sign_ins_work(tmp_path: Path) -> None:
+    """``lms demo --serve``: the invite code and the learner password it prints
+    sign in on the server it starts, and the site there talks to that server."""
+    import re
+    import socket
+    import time
+
+    import httpx
+
+    exe = shutil.which("lms", path=str(Path(sys.executable).parent)) or shutil.which("lms")
+    if exe is None:
+        pytest.skip("the lms console script is not installed (pip install -e .)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("LMS_CONFIG", "LMS_DATABASE_URL")}
+    server = subprocess.Popen(
+        [exe, "demo", str(tmp_path / "d"), "--staff", "40", "--serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:
+            lines.append(line)
+            if line.startswith("serving on"):
+                break
+        output = "".join(lines)
+        invite = re.search(r"first sign-in: .*staff code (\S+), invite code (\S+),", output)
+        learner = re.search(r"or sign in as (\S+) with password (\S+)", output)
+        assert invite and learner, output
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):  # until the socket accepts; nothing is timed
+            try:
+                httpx.get(base + "/api/health", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        with httpx.Client(base_url=base, timeout=30) as c:
+            assert 'data-api="/api"' in c.get("/index.html").text
+            r = c.post(
+                "/api/auth/redeem",
+                json={
+                    "staff_code": invite[1],
+                    "invite_code": invite[2],
+                    "password": "mot-mat-khau-moi-2026",
+                },
+            )
+            assert r.status_code == 200, r.text
+        with httpx.Client(base_url=base, timeout=30) as c:
+            r = c.post("/api/auth/sign-in", json={"staff_code": learner[1], "password": learner[2]})
+            assert r.status_code == 200, r.text
+            assert c.get("/api/my/courses").json()["courses"]
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -321,6 +321,31 @@ def test_log_lines_hold_no_personal_data(
         assert secret not in text
 
 
+def test_json_log_lines_are_structured_and_hold_no_personal_data(
+    client: httpx.Client, codes: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``lms serve --log-format json``: one JSON object per line, request fields apart."""
+    import json
+
+    from cli import _serve_log_config
+    from lms_core.http.logs import JsonFormatter
+
+    assert _serve_log_config("json")["formatters"]["default"] == {
+        "()": "lms_core.http.logs.JsonFormatter"
+    }
+    caplog.set_level(logging.INFO, logger="lms.http")
+    redeem(client, codes["A1"])
+    client.post("/api/auth/sign-in", json={"staff_code": "A2", "password": "wrong-password"})
+    formatter = JsonFormatter()
+    lines = [formatter.format(r) for r in caplog.records if r.name == "lms.http"]
+    parsed = [json.loads(line) for line in lines]
+    sign_in = next(p for p in parsed if p.get("http_path") == "/api/auth/sign-in")
+    assert (sign_in["http_method"], sign_in["http_status"]) == ("POST", 401)
+    assert all(isinstance(p["duration_ms"], float) and p["level"] == "info" for p in parsed)
+    for secret in ("A1", "A2", "Nguyễn", PASSWORD, "wrong-password", codes["A1"]):
+        assert secret not in "\n".join(lines)
+
+
 def test_app_factory_reads_the_project_from_the_environment(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -103,6 +103,8 @@ def test_no_eval_and_no_html_injection(path: Path) -> None:
         r"\.setAttribute\(\s*['\"]on",
     ):
         assert not re.search(banned, code), (path.name, banned)
+    # HTML is parsed in one place only: the attempt form lms serve renders (swapIn)
+    assert len(re.findall(r"DOMParser", code)) == (1 if path == SITE_JS else 0)
 
 
 @needs_node
@@ -456,3 +458,41 @@ def test_browser_marks_every_rule_like_the_server(tmp_path: Path) -> None:
     partial = [c for c in cases if 0 < c["expected"]["score"] < c["expected"]["max"]]
     assert full and len(partial) > 100  # the random answers reach the interesting cases
     _compare(cases, _javascript_grades(cases, tmp_path))
+
+
+@needs_node
+def test_browser_sha256_and_result_files_match_python(tmp_path: Path) -> None:
+    """The browser hashes result files itself (crypto.subtle is missing on plain
+    HTTP and file://): its SHA-256 must be the real one, and its files must be
+    what ``lms results import`` reads."""
+    import hashlib
+
+    from lms_core.services.sync import read_result_file
+
+    rng = random.Random(7)
+    inputs = ["", "abc", "a" * 55, "a" * 56, "a" * 64, "Nguyễn Thị Thu Hà", "😀 trẻ em 😀"]
+    for _ in range(150):
+        inputs.append(
+            "".join(
+                chr(rng.choice([rng.randint(32, 126), rng.randint(0xA0, 0x2FFF), 0x1F600]))
+                for _ in range(rng.randint(0, 300))
+            )
+        )
+    cases = tmp_path / "inputs.json"
+    cases.write_text(json.dumps(inputs), encoding="utf-8")
+    assert NODE is not None
+    run = subprocess.run(
+        [NODE, str(ROOT / "tests" / "js" / "result_file.mjs"), str(cases)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    outputs = json.loads(run.stdout)
+    for text, (digest, _file) in zip(inputs, outputs, strict=True):
+        assert digest == hashlib.sha256(text.encode("utf-8")).hexdigest(), text
+    for i in (1, 5, 6, 20):
+        path = tmp_path / f"ket-qua-{i}.json"
+        path.write_text(outputs[i][1], encoding="utf-8")
+        read = read_result_file(path)
+        assert read.staff_code == "NB001"
+        assert read.items[0].lesson == (inputs[i][:60] or "x")

@@ -74,7 +74,8 @@ def test_builds_every_page(project: Project) -> None:
         "courses/phong-chong-xam-hai/offline.json",
     ):
         assert (out / path).is_file(), path
-    assert report.pages == 3 + 15 + 5  # course pages, lessons, catalog/progress/404/offline/verify
+    # course pages, lessons, catalog/progress/404/offline/verify/signin
+    assert report.pages == 3 + 15 + 6
     offline = json.loads((out / "courses/phong-chong-xam-hai/offline.json").read_text())
     assert "thong-bao.html" in offline and "images/goi-111.svg" in offline
 
@@ -164,8 +165,15 @@ def test_deterministic_and_incremental(project: Project, tmp_path: Path) -> None
     assert again.written == 0 and again.removed == 0
     lesson = project.courses_dir / "phong-chong-xam-hai" / "02-thong-bao.md"
     lesson.write_text(lesson.read_text(encoding="utf-8") + "\nMột câu mới.\n", encoding="utf-8")
+    others = {p: d for p, d in tree(tmp_path / "a").items() if "phong-chong-xam-hai" not in p}
     changed = build_site(project, types=TYPES, out=tmp_path / "a")
-    assert 1 <= changed.written <= 3  # the lesson, the search index, the service worker
+    # that course's pages (each names the course version, which changed), the
+    # search index and the service worker; nothing of the other courses
+    assert 1 <= changed.written <= 9
+    after = tree(tmp_path / "a")
+    assert {p: after[p] for p in others if p not in ("search-index.json", "sw.js")} == {
+        p: d for p, d in others.items() if p not in ("search-index.json", "sw.js")
+    }
     extra = project.courses_dir / "phong-chong-xam-hai" / "06-tam.md"
     extra.write_text("---\ntitle: Tạm\nminutes: 1\nrequired: false\n---\nTạm.\n", encoding="utf-8")
     build_site(project, types=TYPES, out=tmp_path / "a")
@@ -344,7 +352,7 @@ def test_api_url_configures_graded_submission(project: Project, tmp_path: Path) 
     assert config is not None
     config.write_text(
         config.read_text(encoding="utf-8").replace(
-            'api_url = ""', 'api_url = "https://hoc.example.gov.vn/api"'
+            'api_url = "/api"', 'api_url = "https://hoc.example.gov.vn/api"'
         ),
         encoding="utf-8",
     )
@@ -352,3 +360,30 @@ def test_api_url_configures_graded_submission(project: Project, tmp_path: Path) 
     page = (tmp_path / "s/courses/phong-chong-xam-hai/kiem-tra-cuoi.html").read_text()
     assert 'data-api="https://hoc.example.gov.vn/api"' in page
     assert "connect-src 'self' https://hoc.example.gov.vn;" in page
+
+
+def test_pages_name_the_course_version_publishing_stores(project: Project, tmp_path: Path) -> None:
+    """An offline attempt is graded against the version its page showed: the
+    ``data-version`` on each course page is the hash ``lms course publish`` stores."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from lms_core.db import make_engine
+    from lms_core.models import Course, CourseVersion
+    from lms_core.schema import upgrade
+    from lms_core.services.courses import publish
+
+    build_site(project, types=TYPES, out=tmp_path / "s")
+    engine = make_engine(f"sqlite:///{(tmp_path / 'v.db').as_posix()}")
+    upgrade(engine)
+    loaded, _ = check_courses(project.courses_dir, types=TYPES)
+    with Session(engine) as s, s.begin():
+        for course in loaded:
+            publish(s, course)
+        rows = s.execute(select(Course.slug, CourseVersion.content_hash).join(CourseVersion))
+        hashes = {slug: digest for slug, digest in rows.tuples()}
+    engine.dispose()
+    assert len(hashes) == 3
+    for slug, digest in hashes.items():
+        for page in (tmp_path / "s" / "courses" / slug).glob("*.html"):
+            assert f'data-version="{digest}"' in page.read_text(encoding="utf-8"), page

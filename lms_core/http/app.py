@@ -8,6 +8,8 @@ worker processes can serve the same browsers.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,7 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from lms_core.config import Project, locate_project
-from lms_core.errors import ConflictError, LmsError, NotFoundError
+from lms_core.errors import ConflictError, ForbiddenError, LmsError, NotFoundError
+from lms_core.http import manage, sync
 from lms_core.http.common import (
     NOT_SIGNED_IN,
     SLUG,
@@ -36,13 +39,14 @@ from lms_core.http.common import (
     HttpError,
     Me,
     iso,
+    result_json,
     signed_in_user,
 )
 from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_core.project import open_database
 from lms_core.services import auth, learner
 from lms_core.services.attempts import (
-    SubmitResult,
+    finish_overdue,
     record_lesson_viewed,
     save_responses,
     start_attempt,
@@ -133,32 +137,6 @@ def _signed_in(request: Request, signed: SignedIn) -> JSONResponse:
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
-
-
-def _result_json(result: SubmitResult, *, completed: bool) -> dict[str, Any]:
-    stored = result.result
-    return {
-        "attempt_id": result.uuid,
-        "state": result.state,
-        "score": result.score,
-        "max_score": result.max_score,
-        "percent": round(result.percent, 4),
-        "passed": result.passed,
-        "late": result.late,
-        "submitted_at": result.submitted_at.isoformat(),
-        "feedback": list(stored.get("feedback") or []),
-        "questions": [
-            {
-                "id": q.get("id"),
-                "points": q.get("points"),
-                "max_points": q.get("max_points"),
-                "correct": q.get("correct"),
-                "feedback": list(q.get("feedback") or []),
-            }
-            for q in stored.get("questions") or []
-        ],
-        "course_completed": completed,
-    }
 
 
 def _router(ctx: Context) -> APIRouter:
@@ -252,6 +230,7 @@ def _router(ctx: Context) -> APIRouter:
                         "course": c.course,
                         "title": c.title,
                         "version": c.version,
+                        "version_hash": c.version_hash,
                         "status": c.status,
                         "due_on": iso(c.due_on),
                         "enrolled_at": c.enrolled_at.isoformat(),
@@ -302,7 +281,13 @@ def _router(ctx: Context) -> APIRouter:
                 source="web",
                 pm=pm,
             )
-            # never the seed: the view already carries this attempt's public ids
+            # never the seed: the view and the form carry this attempt's public ids
+            form = learner.attempt_form(
+                s,
+                attempt=learner.own_attempt(s, person_id=person, attempt_uuid=started.uuid),
+                types=types,
+                language=ctx.language,
+            )
             return {
                 "attempt_id": started.uuid,
                 "exercise": started.exercise_id,
@@ -312,6 +297,8 @@ def _router(ctx: Context) -> APIRouter:
                 "save_seq": started.save_seq,
                 "created": started.created,
                 "view": started.view,
+                "html": form.html,
+                "responses": form.responses,
             }
 
         return JSONResponse(db.run(work))
@@ -336,11 +323,13 @@ def _router(ctx: Context) -> APIRouter:
             result = submit_attempt(
                 s, attempt_uuid=body.attempt_id, responses=body.responses, types=types, pm=pm
             )
-            return _result_json(result, completed=learner.is_completed(s, enrolment_id))
+            return result_json(result, completed=learner.is_completed(s, enrolment_id))
 
         return JSONResponse(db.run(work))
 
     # Other areas of the API add their routes here, before the catch-all below.
+    sync.install(router, ctx)
+    manage.install(router, ctx)
 
     @router.api_route(
         "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
@@ -379,6 +368,8 @@ def _install_handlers(app: FastAPI) -> None:
             return _error(401, str(exc))
         if isinstance(exc, ThrottledError):
             return _error(429, str(exc))
+        if isinstance(exc, ForbiddenError):
+            return _error(403, str(exc))
         if isinstance(exc, NotFoundError):
             return _error(404, str(exc))
         if isinstance(exc, ConflictError):
@@ -440,19 +431,50 @@ def _install_access_log(app: FastAPI) -> None:
             )
 
 
-def create_app(project: Project, *, engine: Engine | None = None) -> FastAPI:
+async def _sweep_overdue(ctx: Context, every: float) -> None:
+    """Grade attempts left past their time limit, every ``every`` seconds.
+
+    A learner who closes the page when time runs out never submits; this
+    finishes such attempts from their saved answers, so the record (and a
+    completion it earns) does not wait for the learner's next visit.  Every
+    worker runs it; submitting is exactly-once, so they cannot grade twice.
+    """
+    while True:
+        await asyncio.sleep(every)
+        try:
+            graded = await asyncio.to_thread(
+                ctx.db.run, lambda s: finish_overdue(s, types=ctx.types, pm=ctx.pm)
+            )
+        except (LmsError, SQLAlchemyError, OSError) as exc:
+            log.warning("overdue attempts not graded this time: %s", type(exc).__name__)
+            continue
+        if graded:
+            log.info("graded %d overdue attempts", graded)
+
+
+def create_app(
+    project: Project, *, engine: Engine | None = None, overdue_every: float = 60.0
+) -> FastAPI:
     """The server's ASGI application for ``project``.
 
     Without ``engine`` the project's database is opened (and checked to be at
     this code's schema) here and closed at shutdown; a given engine belongs to
-    the caller.
+    the caller.  Every ``overdue_every`` seconds (0: never) attempts past their
+    time limit are graded.
     """
     owned = engine is None
     engine = engine if engine is not None else open_database(project)
+    pm = make_plugin_manager()
+    ctx = Context(db=Db(engine), pm=pm, types=exercise_types(pm), language=project.config.language)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(_sweep_overdue(ctx, overdue_every)) if overdue_every else None
         yield
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         if owned:
             engine.dispose()
 
@@ -464,8 +486,7 @@ def create_app(project: Project, *, engine: Engine | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     _install_handlers(app)
-    pm = make_plugin_manager()
-    app.include_router(_router(Context(db=Db(engine), pm=pm, types=exercise_types(pm))))
+    app.include_router(_router(ctx))
     if project.output_dir.is_dir():
         app.mount("/", StaticFiles(directory=project.output_dir, html=True), name="site")
     _install_size_limit(app)

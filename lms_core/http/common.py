@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lms_core.db import session_factory
 from lms_core.exercises import ExerciseType
+from lms_core.services.attempts import SubmitResult
 from lms_core.services.auth import AuthError, CurrentUser
 
 T = TypeVar("T")
@@ -69,6 +70,8 @@ class Context:
     db: Db
     pm: pluggy.PluginManager
     types: Mapping[str, ExerciseType[Any]]
+    language: str = "vi"
+    """The site's language: forms rendered for an attempt use it too."""
 
 
 class HttpError(Exception):
@@ -95,3 +98,30 @@ Me = Annotated[CurrentUser, Depends(signed_in_user)]
 def iso(value: Any) -> str | None:
     """An optional date or datetime as ISO 8601, for JSON."""
     return value.isoformat() if value is not None else None
+
+
+def result_json(result: SubmitResult, *, completed: bool) -> dict[str, Any]:
+    """A graded attempt as the browser sees it (submit and sync answer with the same shape)."""
+    stored = result.result
+    return {
+        "attempt_id": result.uuid,
+        "state": result.state,
+        "score": result.score,
+        "max_score": result.max_score,
+        "percent": round(result.percent, 4),
+        "passed": result.passed,
+        "late": result.late,
+        "submitted_at": result.submitted_at.isoformat(),
+        "feedback": list(stored.get("feedback") or []),
+        "questions": [
+            {
+                "id": q.get("id"),
+                "points": q.get("points"),
+                "max_points": q.get("max_points"),
+                "correct": q.get("correct"),
+                "feedback": list(q.get("feedback") or []),
+            }
+            for q in stored.get("questions") or []
+        ],
+        "course_completed": completed,
+    }

@@ -270,6 +270,7 @@ def start_attempt(
     source: str = "web",
     pm: pluggy.PluginManager | None = None,
     now: dt.datetime | None = None,
+    seed: int | None = None,
 ) -> StartedAttempt:
     """Start an attempt, or return the one this call already started.
 
@@ -282,6 +283,8 @@ def start_attempt(
       it is graded first from its saved answers, and a new one is started.
     * Refused: a withdrawn or completed enrolment, an exercise not in the
       pinned version, and more than ``max_attempts`` finished attempts.
+    * ``seed`` is random when None; an attempt answered offline on the static
+      page is created with the page's fixed seed (0), so its public ids match.
     """
     now = now or utcnow()
     if not isinstance(attempt_uuid, str) or not 1 <= len(attempt_uuid) <= 36:
@@ -342,7 +345,7 @@ def start_attempt(
         enrolment_id=enrolment_id,
         course_version_id=enrolment.course_version_id,
         exercise_id=exercise_id,
-        seed=secrets.randbits(63),
+        seed=secrets.randbits(63) if seed is None else seed,
         state="in_progress",
         save_seq=0,
         started_at=now,

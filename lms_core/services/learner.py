@@ -10,6 +10,7 @@ themselves live in :mod:`lms_core.services.attempts`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms_core.errors import NotFoundError
+from lms_core.exercises import ExerciseType
 from lms_core.models import (
     Account,
     Attempt,
@@ -25,12 +27,15 @@ from lms_core.models import (
     CourseVersion,
     Enrolment,
     Event,
+    Response,
 )
-from lms_core.services.attempts import exercise_score
+from lms_core.services.attempts import _exercise, exercise_score
 
 __all__ = [
+    "AttemptForm",
     "MyCourse",
     "MyExercise",
+    "attempt_form",
     "is_completed",
     "my_courses",
     "own_attempt",
@@ -64,6 +69,8 @@ class MyCourse:
     course: str
     title: str
     version: int
+    version_hash: str
+    """The pinned version's content hash; a built page says which version it shows."""
     status: str
     due_on: dt.date | None
     enrolled_at: dt.datetime
@@ -193,6 +200,7 @@ def my_courses(session: Session, *, person_id: int) -> list[MyCourse]:
                 course=course.slug,
                 title=str((snapshot.get("meta") or {}).get("title") or course.title),
                 version=version.number,
+                version_hash=version.content_hash,
                 status=enrolment.status,
                 due_on=enrolment.due_on,
                 enrolled_at=enrolment.enrolled_at,
@@ -208,3 +216,36 @@ def my_courses(session: Session, *, person_id: int) -> list[MyCourse]:
             )
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptForm:
+    """What a page needs to show an attempt: its own form and the answers saved so far."""
+
+    html: str
+    responses: dict[str, Any]
+
+
+def attempt_form(
+    session: Session,
+    *,
+    attempt: Attempt,
+    types: Mapping[str, ExerciseType[Any]],
+    language: str,
+) -> AttemptForm:
+    """The attempt's form, rendered by its plugin for the attempt's own seed.
+
+    The static page shows every learner the same order and question ids
+    (seed 0); an attempt started on the server has its own seed, so the page
+    swaps in this form.  A resumed attempt (second tab, reload) also gets
+    the answers already autosaved, to put back in the form.
+    """
+    snapshot = session.get_one(CourseVersion, attempt.course_version_id).snapshot
+    exercise, kind = _exercise(snapshot, attempt.exercise_id, types)
+    saved = session.execute(
+        select(Response.question_id, Response.answer).where(Response.attempt_id == attempt.id)
+    ).tuples()
+    return AttemptForm(
+        html=kind.render(exercise, seed=attempt.seed, language=language),
+        responses={qid: answer for qid, answer in saved},
+    )

@@ -50,6 +50,8 @@ self.addEventListener("activate", function (event) {
 self.addEventListener("fetch", function (event) {
   var request = event.request, url = new URL(request.url), page, fresh;
   if (request.method != "GET" || url.origin != self.location.origin || request.headers.has("range")) return;
+  // the learner API is personal and live: never cached, never answered from a cache
+  if (url.href.indexOf(scoped("./api/")) === 0) return;
   page = request.mode == "navigate" || (request.headers.get("accept") || "").indexOf("text/html") >= 0;
   if (page || /\.json$/.test(url.pathname)) {
     fresh = fetch(request);

@@ -50,6 +50,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The sample courses built and served on 127.0.0.1 (a secure context for the SW)."""
     root = tmp_path_factory.mktemp("e2e")
     project = init_project(root / "p", database_url=f"sqlite:///{root}/x.db")
+    # a static copy: no learner server behind it
+    config = project.root / "lms.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('api_url = "/api"', 'api_url = ""'),
+        encoding="utf-8",
+    )
+    project = load_config(config)
     shutil.rmtree(project.courses_dir)
     shutil.copytree(SAMPLES, project.courses_dir)
     build_site(project, types=exercise_types(make_plugin_manager()))
