@@ -12,13 +12,14 @@ import copy
 import csv
 import datetime as dt
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import click
 import uvicorn
@@ -30,8 +31,9 @@ from sqlalchemy.orm import Session
 from lms_core.config import Project, locate_project
 from lms_core.courses import LoadedCourse, check_courses, new_course
 from lms_core.db import read_only, session_factory
-from lms_core.demo import create_demo
+from lms_core.demo import DemoResult, create_demo, simulate_activity
 from lms_core.errors import LmsError
+from lms_core.http import serving
 from lms_core.models import COURSE_STATUSES
 from lms_core.plugins import (
     PluginError,
@@ -796,12 +798,14 @@ def build_command(
 ) -> None:
     """Build the static site from the courses."""
     project = _project(ctx)
+    pm = make_plugin_manager()
     report = build_site(
         project,
         out=out,
         base_url=base_url,
-        types=exercise_types(make_plugin_manager()),
+        types=exercise_types(pm),
         enforce_budgets=not no_budgets,
+        pm=pm,
     )
     click.echo(
         f"site in {report.out}: {report.pages} pages, {report.files} files "
@@ -830,8 +834,9 @@ def preview_command(ctx: click.Context, host: str, port: int) -> None:
         else:
             click.echo(f"built: {result.pages} pages ({result.written} files written)")
 
+    pm = make_plugin_manager()
     preview = Preview(
-        project, types=exercise_types(make_plugin_manager()), host=host, port=port, on_build=said
+        project, types=exercise_types(pm), host=host, port=port, on_build=said, pm=pm
     ).start()
     click.echo(f"serving {preview.out} at {preview.url} (Ctrl-C to stop)")
     try:
@@ -899,7 +904,7 @@ def _run_server(
             'server (no sign-in, progress or graded attempts): set api_url = "/api" and '
             "run 'lms build'"
         )
-    uvicorn.run(
+    config = uvicorn.Config(
         "lms_core.http.app:app_from_env",
         factory=True,
         host=host,
@@ -912,6 +917,285 @@ def _run_server(
         log_config=_serve_log_config(log_format),
         server_header=False,
     )
+    if not serving.run(config):
+        raise SystemExit(3)
+
+
+# ---------------------------------------------------------------- reports
+
+REPORT_HELP = {
+    "completion": "Who has done which course: a row per person and course (status, dates).",
+    "rollup": "Completion rate per unit and course, summed up the tree.",
+    "overdue": "Who is late: open enrolments past their due date, longest first.",
+    "expiring": "Who needs refresher training: certificates ending soon.",
+    "attempts": "Per exercise: attempts, pass rate, mean score, median time.",
+    "items": "Per question of a graded exercise: difficulty, discrimination, flags.",
+}
+
+
+def _within_days(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    """``60d``, ``8w`` or ``60`` (days) as a number of days."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    factor = 7 if text.endswith("w") else 1
+    digits = text[:-1] if text[-1:] in ("d", "w") else text
+    if not digits.isdigit() or int(digits) * factor > 3650:
+        raise click.BadParameter("give days or weeks, e.g. 60d, 8w (at most 3650 days)")
+    return int(digits) * factor
+
+
+def _report_options(*extra: str) -> Callable[[F], F]:
+    """The options every report command takes, plus ``extra`` ones (cohort, period, …)."""
+
+    def decorate(func: F) -> F:
+        options = [
+            click.option("--org", "org", help="Unit code (default: the top of the tree)."),
+            click.option(
+                "--subtree",
+                is_flag=True,
+                help="Include the units below --org (lists of people; rollup: all levels).",
+            ),
+            click.option("--course", help="Course slug."),
+        ]
+        if "cohort" in extra:
+            options.append(click.option("--cohort", help="Cohort name."))
+        if "period" in extra:
+            options += [
+                click.option(
+                    "--from",
+                    "date_from",
+                    type=click.DateTime(formats=["%Y-%m-%d"]),
+                    help="First day, YYYY-MM-DD (Vietnam time).",
+                ),
+                click.option(
+                    "--to",
+                    "date_to",
+                    type=click.DateTime(formats=["%Y-%m-%d"]),
+                    help="Last day, YYYY-MM-DD.",
+                ),
+            ]
+        if "within" in extra:
+            options += [
+                click.option(
+                    "--within",
+                    callback=_within_days,
+                    metavar="DAYS",
+                    help="Window, e.g. 60d or 8w (default 60d).",
+                ),
+                click.option("--expired", is_flag=True, help="Also certificates already expired."),
+            ]
+        if "exercise" in extra:
+            options.append(click.option("--exercise", help="Exercise id (default: all graded)."))
+        options += [
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["table", "csv", "xlsx", "html"]),
+                default="table",
+                show_default=True,
+            ),
+            click.option(
+                "--out",
+                "out",
+                help="File to write (csv, xlsx, html); '-' writes CSV to stdout.",
+            ),
+            click.option(
+                "--lang",
+                type=click.Choice(["vi", "en"]),
+                help="Language of headings (default: the project's).",
+            ),
+            click.option(
+                "--pseudonymise",
+                is_flag=True,
+                help="Replace names and staff codes with stable pseudonyms (to share outside HR).",
+            ),
+            click.option(
+                "--new-pseudonym-key",
+                is_flag=True,
+                help="Start new pseudonyms (earlier exports will not match).",
+            ),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def _run_report_command(ctx: click.Context, name: str, **given: Any) -> None:
+    """Parse, run one report, print or write it, and log the export."""
+    from lms_core.report_formats import (
+        ReportRequest,
+        format_table,
+        project_pseudonymiser,
+        record_export,
+        run_report,
+        write_csv,
+        write_html,
+        write_xlsx,
+    )
+    from lms_core.services.scope import Scope
+
+    fmt: str = given.pop("fmt")
+    out: str | None = given.pop("out")
+    pseudonymise: bool = given.pop("pseudonymise")
+    new_key: bool = given.pop("new_pseudonym_key")
+    language: str = given.pop("lang") or _project(ctx).config.language
+    if given["subtree"] and given["org"] is None:
+        raise click.UsageError("--subtree needs --org")
+    if fmt == "table" and out is not None:
+        raise click.UsageError("--out is for --format csv, xlsx or html")
+    if fmt != "table" and out is None:
+        raise click.UsageError(f"--format {fmt} needs --out FILE ('-' for CSV on stdout)")
+    if out == "-" and fmt != "csv":
+        raise click.UsageError(f"--out - (stdout) is for CSV only; give a file for {fmt}")
+    if new_key and not pseudonymise:
+        raise click.UsageError("--new-pseudonym-key goes with --pseudonymise")
+    request = ReportRequest(
+        name=name,
+        unit_code=given.get("org"),
+        subtree=bool(given.get("subtree")) or given.get("org") is None,
+        course=given.get("course"),
+        cohort=given.get("cohort"),
+        date_from=given["date_from"].date() if given.get("date_from") else None,
+        date_to=given["date_to"].date() if given.get("date_to") else None,
+        within_days=given.get("within"),
+        include_expired=bool(given.get("expired")),
+        exercise=given.get("exercise"),
+    )
+    request.check()
+    scope = Scope.everything()
+    pseudonymiser = None
+    if pseudonymise:
+        project = _project(ctx)
+        with _writing(ctx) as session:
+            pseudonymiser = project_pseudonymiser(
+                session, key_dir=project.key_dir, project_root=project.root, new_key=new_key
+            )
+    with _reading(ctx) as session:
+        report = run_report(session, scope, request)
+    if fmt == "table":
+        width = max(40, shutil.get_terminal_size().columns) if sys.stdout.isatty() else 200
+        table = format_table(report, language=language, width=width, pseudonymise=pseudonymiser)
+        click.echo(table, nl=False)
+        return
+    # Logged before the file is written: a failed export is a logged attempt, never an
+    # unlogged file.
+    with _writing(ctx) as session:
+        record_export(
+            session,
+            report=report.name,
+            fmt=fmt,
+            filters=request.event_filters(),
+            rows=len(report.rows),
+            pseudonymised=pseudonymiser is not None,
+        )
+    assert out is not None
+    target: Path | BinaryIO = sys.stdout.buffer if out == "-" else Path(out)
+    if fmt == "csv":
+        rows = write_csv(report, target, language=language, pseudonymise=pseudonymiser)
+    elif fmt == "xlsx":
+        rows = write_xlsx([report], target, language=language, pseudonymise=pseudonymiser)
+    else:
+        rows = write_html(report, target, language=language, pseudonymise=pseudonymiser)
+    if out != "-":
+        note = ", pseudonymised" if pseudonymiser is not None else ""
+        click.echo(f"{report.name}: {rows} rows written to {out}{note}", err=True)
+
+
+@main.group("report")
+def report_group() -> None:
+    """Reports for HR and managers: a table, CSV, XLSX or HTML; a dashboard."""
+
+
+@report_group.command("completion", help=REPORT_HELP["completion"])
+@_report_options("cohort")
+@click.pass_context
+def report_completion_command(ctx: click.Context, /, **options: Any) -> None:
+    _run_report_command(ctx, "completion", **options)
+
+
+@report_group.command("rollup", help=REPORT_HELP["rollup"])
+@_report_options("cohort", "period")
+@click.pass_context
+def report_rollup_command(ctx: click.Context, /, **options: Any) -> None:
+    _run_report_command(ctx, "rollup", **options)
+
+
+@report_group.command("overdue", help=REPORT_HELP["overdue"])
+@_report_options("cohort")
+@click.pass_context
+def report_overdue_command(ctx: click.Context, /, **options: Any) -> None:
+    _run_report_command(ctx, "overdue", **options)
+
+
+@report_group.command("expiring", help=REPORT_HELP["expiring"])
+@_report_options("within")
+@click.pass_context
+def report_expiring_command(ctx: click.Context, /, **options: Any) -> None:
+    _run_report_command(ctx, "expiring", **options)
+
+
+@report_group.command("attempts", help=REPORT_HELP["attempts"])
+@_report_options("period")
+@click.pass_context
+def report_attempts_command(ctx: click.Context, /, **options: Any) -> None:
+    _run_report_command(ctx, "attempts", **options)
+
+
+@report_group.command("items", help=REPORT_HELP["items"])
+@_report_options("period", "exercise")
+@click.pass_context
+def report_items_command(ctx: click.Context, /, **options: Any) -> None:
+    _run_report_command(ctx, "items", **options)
+
+
+@report_group.command("dashboard")
+@click.option("--org", required=True, help="Unit code of the top page.")
+@click.option("--course", help="Only this course (slug).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the pages (new, empty, or an earlier dashboard).",
+)
+@click.option("--lang", type=click.Choice(["vi", "en"]), help="Default: the project's language.")
+@click.pass_context
+def report_dashboard_command(
+    ctx: click.Context, org: str, course: str | None, out: Path, lang: str | None
+) -> None:
+    """Static HTML pages per unit with completion bars, linked down the tree (no JS)."""
+    from lms_core.dashboard import write_dashboard
+    from lms_core.report_formats import record_export
+    from lms_core.services.scope import Scope
+
+    language = lang or _project(ctx).config.language
+    with _reading(ctx) as session:
+        result = write_dashboard(
+            session,
+            Scope.everything(),
+            unit_code=org,
+            out_dir=out,
+            language=language,
+            course=course,
+        )
+    with _writing(ctx) as session:
+        record_export(
+            session,
+            report="dashboard",
+            fmt="html",
+            filters={"unit": org, "subtree": True, "course": course},
+            rows=result.pages,
+            pseudonymised=False,
+        )
+    click.echo(
+        f"dashboard: {result.pages} pages in {out} (open {out / 'index.html'}); "
+        f"largest page {result.largest_gzip / 1024:.1f} KB gzip"
+        + (f"; {result.removed} old pages removed" if result.removed else "")
+    )
+    for line in result.over_budget:
+        click.secho(f"over budget (30 KB gzip): {line}", fg="yellow", err=True)
 
 
 # ---------------------------------------------------------------- plugins
@@ -932,6 +1216,42 @@ def plugins_command() -> None:
 # ---------------------------------------------------------------- demo
 
 
+def _demo_activity(result: DemoResult, *, people: int) -> None:
+    """Give the demo a signing key (when the certificates plugin is installed) and
+    some months of learning, so reports, dashboards and certificates have data.
+
+    Runs as an ``lms`` process of the demo project (``LMS_CONFIG``), which is
+    how plugins listening on completions find their settings.
+    """
+    config = result.project.config_path
+    assert config is not None
+    previous = os.environ.get("LMS_CONFIG")
+    os.environ["LMS_CONFIG"] = str(config)
+    try:
+        if "keys" in main.list_commands(click.get_current_context()):
+            try:
+                main.main(["--config", str(config), "keys", "init"], standalone_mode=False)
+            except (click.ClickException, LmsError) as exc:
+                click.echo(f"note: no signing key, so no certificates yet: {exc}")
+        if people:
+            done = simulate_activity(
+                result.project,
+                people=people,
+                leave_alone=frozenset(
+                    [a.staff_code for a in result.accounts] + [i.staff_code for i in result.invites]
+                ),
+            )
+            click.echo(
+                f"activity: {done.people} people, {done.lessons_viewed} lessons viewed, "
+                f"{done.attempts} quiz attempts, {done.completions} completions"
+            )
+    finally:
+        if previous is None:
+            os.environ.pop("LMS_CONFIG", None)
+        else:
+            os.environ["LMS_CONFIG"] = previous
+
+
 @main.command("demo")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default="lms-demo")
 @click.option("--staff", type=click.IntRange(1, 100_000), default=300, show_default=True)
@@ -943,8 +1263,21 @@ def plugins_command() -> None:
     help="Start the server at the end (default: when run in a terminal).",
 )
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--activity",
+    default=150,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="How many people have already been learning (lessons, quizzes, certificates).",
+)
 def demo_command(
-    folder: Path, staff: int, force: bool, database_url: str, serve: bool | None, port: int
+    folder: Path,
+    staff: int,
+    force: bool,
+    database_url: str,
+    serve: bool | None,
+    port: int,
+    activity: int,
 ) -> None:
     """Create a ready-to-try workspace, then serve it: sign in as a demo learner."""
     result = create_demo(folder, staff=staff, force=force, database_url=database_url)
@@ -959,7 +1292,9 @@ def demo_command(
     click.echo("courses published: " + ", ".join(result.courses))
     for line in result.enrolments:
         click.echo(f"  {line}")
-    site = build_site(result.project, types=exercise_types(make_plugin_manager()))
+    _demo_activity(result, people=activity)
+    pm = make_plugin_manager()
+    site = build_site(result.project, types=exercise_types(pm), pm=pm)
     click.echo(f"site built in {site.out}")
     click.echo("\nother things to try:")
     click.echo(f"  cd {folder}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +63,39 @@ class PathsConfig(_Strict):
     output: str = "site"
 
 
+DEFAULT_KEY_DIR = "~/.config/taphuan/keys"
+"""Where the issuer's private keys live unless ``key_dir`` or ``$LMS_KEY_DIR`` says otherwise."""
+
+
+class CertificatesConfig(_Strict):
+    """Issuing certificates (the ``lms_certificates`` plugin, docs/certificates.md)."""
+
+    issuer: str = Field(
+        default="Ủy ban nhân dân tỉnh Ninh Bình",
+        min_length=1,
+        max_length=255,
+        description="the issuer's name, signed into every certificate",
+    )
+    key_dir: str = Field(
+        default="",
+        description=f"folder of the private signing keys; empty: {DEFAULT_KEY_DIR}",
+    )
+    renew_within_days: int = Field(
+        default=60,
+        ge=0,
+        le=3650,
+        description="completing again this many days before expiry (or later) renews",
+    )
+
+    @field_validator("issuer")
+    @classmethod
+    def _nfc(cls, value: str) -> str:
+        value = unicodedata.normalize("NFC", " ".join(value.split()))
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
 class ProjectConfig(_Strict):
     """The validated contents of ``lms.toml``."""
 
@@ -72,6 +106,7 @@ class ProjectConfig(_Strict):
     province_code: str = "37"
     site: SiteConfig = SiteConfig()
     paths: PathsConfig = PathsConfig()
+    certificates: CertificatesConfig = CertificatesConfig()
 
 
 class Project(BaseModel):
@@ -98,6 +133,15 @@ class Project(BaseModel):
     @property
     def output_dir(self) -> Path:
         return self.root / self.config.paths.output
+
+    @property
+    def key_dir(self) -> Path:
+        """Folder of the issuer's private keys: ``$LMS_KEY_DIR``, else ``key_dir``, else
+        the default; ``~`` is expanded and a relative path is relative to ``lms.toml``.
+        """
+        raw = os.environ.get("LMS_KEY_DIR") or self.config.certificates.key_dir or DEFAULT_KEY_DIR
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else self.root / path
 
 
 def _known_keys(model: type[BaseModel]) -> list[str]:
@@ -222,6 +266,17 @@ raw_html = "off"
 # Relative to this file.
 courses = "courses"
 output = "site"
+
+[certificates]
+# The issuer named (and signed) in every certificate.
+issuer = "Ủy ban nhân dân tỉnh Ninh Bình"
+# Folder of the private signing keys ("lms keys init" creates it, mode 0700).
+# It must be outside this project folder and outside the site; empty means
+# ~/.config/taphuan/keys (the environment variable LMS_KEY_DIR overrides).
+key_dir = ""
+# Completing a course again this many days before the certificate expires,
+# or any time after, renews it: the new certificate names the old one.
+renew_within_days = 60
 """
 
 

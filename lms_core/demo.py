@@ -6,24 +6,31 @@ a demo that works is also a smoke test of the whole path.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import secrets
 import shutil
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import pluggy
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from lms_core.config import CONFIG_NAME, Project
 from lms_core.courses import check_courses
 from lms_core.db import redact_url, session_factory
 from lms_core.errors import ConflictError
-from lms_core.models import OrgUnit, Person
+from lms_core.exercises import ExerciseType
+from lms_core.models import Completion, Course, CourseVersion, Enrolment, OrgUnit, Person, utcnow
 from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_core.project import init_project, open_database
 from lms_core.services.accounts import grant_role, set_password
+from lms_core.services.attempts import record_lesson_viewed, start_attempt, submit_attempt
 from lms_core.services.courses import publish
 from lms_core.services.enrolment import enrol
 from lms_core.services.org import import_units, load_builtin_tree
@@ -210,3 +217,175 @@ def _empty_database(project: Project) -> None:
             f"the database {redact_url(project.database_url)} already holds {people} "
             "people; the demo needs an empty one"
         )
+
+
+@dataclass(slots=True)
+class Activity:
+    """What :func:`simulate_activity` did."""
+
+    people: int = 0
+    lessons_viewed: int = 0
+    attempts: int = 0
+    completions: int = 0
+
+
+def _engaged_attempts(
+    session: Session,
+    *,
+    enrolment_id: int,
+    exercises: list[dict[str, object]],
+    types: dict[str, ExerciseType[Any]],
+    pm: pluggy.PluginManager,
+    rng: random.Random,
+    when: dt.datetime,
+    activity: Activity,
+) -> None:
+    """Graded exercises tried until passed or out of attempts, getting better each time."""
+    for entry in exercises:
+        data = entry.get("data")
+        if not isinstance(data, dict) or not data.get("graded"):
+            continue
+        kind = types.get(str(entry.get("kind")))
+        sample = getattr(kind, "sample_response", None)
+        if kind is None or sample is None:
+            continue  # a type that cannot make up answers is left alone
+        exercise = kind.model.model_validate(data)
+        skill = rng.uniform(0.45, 1.0)
+        for _ in range(int(str(data.get("max_attempts") or 3))):
+            started = start_attempt(
+                session,
+                enrolment_id=enrolment_id,
+                exercise_id=str(entry["id"]),
+                attempt_uuid=str(uuid.UUID(int=rng.getrandbits(128))),
+                types=types,
+                source="demo",
+                pm=pm,
+                now=when,
+            )
+            when += dt.timedelta(minutes=rng.randint(4, 25))
+            result = submit_attempt(
+                session,
+                attempt_uuid=started.uuid,
+                responses=sample(exercise, seed=started.seed, skill=skill, rng=rng),
+                types=types,
+                pm=pm,
+                now=when,
+            )
+            activity.attempts += 1
+            if result.passed:
+                break
+            skill = min(1.0, skill + 0.2)
+            when += dt.timedelta(days=rng.randint(1, 5))
+
+
+def _simulate_round(
+    factory: sessionmaker[Session],
+    *,
+    people: int,
+    leave_alone: frozenset[str],
+    days: tuple[int, int],
+    types: Mapping[str, ExerciseType[Any]],
+    pm: pluggy.PluginManager,
+    rng: random.Random,
+    now: dt.datetime,
+    activity: Activity,
+) -> None:
+    with factory() as session:
+        rows = session.execute(
+            select(Enrolment.id, Enrolment.person_id, CourseVersion.snapshot)
+            .join(CourseVersion, Enrolment.course_version_id == CourseVersion.id)
+            .join(Person, Enrolment.person_id == Person.id)
+            .where(Enrolment.status == "enrolled", Person.staff_code.not_in(leave_alone))
+            .order_by(Enrolment.person_id, Enrolment.id)
+        ).all()
+    picked = sorted({person_id for _, person_id, _ in rows})[:people]
+    chosen = set(picked)
+    for enrolment_id, person_id, snapshot in rows:
+        if person_id not in chosen:
+            continue
+        roll = rng.random()
+        if roll < 0.2:
+            continue
+        lessons = [str(lesson["slug"]) for lesson in snapshot.get("lessons") or []]
+        engaged = roll >= 0.45
+        seen = lessons if engaged else lessons[: rng.randint(1, max(1, len(lessons) - 1))]
+        when = now - dt.timedelta(days=rng.randint(*days), minutes=rng.randint(0, 600))
+        with factory.begin() as session:
+            for slug in seen:
+                record_lesson_viewed(
+                    session, enrolment_id=enrolment_id, lesson_slug=slug, pm=pm, now=when
+                )
+                activity.lessons_viewed += 1
+                when += dt.timedelta(minutes=rng.randint(5, 40))
+            if engaged:
+                _engaged_attempts(
+                    session,
+                    enrolment_id=enrolment_id,
+                    exercises=list(snapshot.get("exercises") or []),
+                    types=dict(types),
+                    pm=pm,
+                    rng=rng,
+                    when=when,
+                    activity=activity,
+                )
+
+
+def simulate_activity(
+    project: Project,
+    *,
+    people: int = 150,
+    seed: int = 2025,
+    now: dt.datetime | None = None,
+    leave_alone: frozenset[str] = frozenset(),
+) -> Activity:
+    """Learners at work over the last four months, so reports have something to show.
+
+    Two rounds through the real services, with past times.  First, the first
+    ``people`` people with an enrolment not yet started: about one in five
+    does nothing, a quarter reads some lessons, the rest read everything and
+    take the graded quizzes (trying again when they fail).  Then everyone who
+    now meets a course's prerequisites is enrolled in it (as ``lms enrol``
+    would), and a second round does the same with those courses, so later
+    courses, completions and the certificates the plugin issues for them are
+    spread over the period.  People in ``leave_alone`` (staff codes: the
+    demo's own accounts) keep a fresh start, so a person trying the demo
+    begins at the beginning.
+    """
+    now = now or utcnow()
+    rng = random.Random(seed)  # noqa: S311 - reproducible fake activity, not secrets
+    pm = make_plugin_manager()
+    types = exercise_types(pm)
+    engine = open_database(project)
+    activity = Activity()
+    try:
+        factory = session_factory(engine)
+        for days in ((40, 120), (1, 35)):
+            _simulate_round(
+                factory,
+                people=people,
+                leave_alone=leave_alone,
+                days=days,
+                types=types,
+                pm=pm,
+                rng=rng,
+                now=now,
+                activity=activity,
+            )
+            with factory.begin() as session:
+                for slug in session.scalars(select(Course.slug).order_by(Course.slug)).all():
+                    enrol(session, course=slug, org="37", subtree=True, cohort="Demo 2026")
+        with factory() as session:
+            activity.people = int(
+                session.scalar(
+                    select(func.count(func.distinct(Enrolment.person_id))).where(
+                        Enrolment.status != "enrolled"
+                    )
+                )
+                or 0
+            )
+            activity.completions = int(
+                session.scalar(select(func.count()).select_from(Completion)) or 0
+            )
+    finally:
+        engine.dispose()
+    return activity

@@ -12,6 +12,7 @@ same way.  See ``docs/plugins.md``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +22,12 @@ import pluggy
 from lms_core.errors import Problem
 
 if TYPE_CHECKING:
+    from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
     from lms_core.config import Project
     from lms_core.exercises import ExerciseType
+    from lms_core.http.common import Context
 
 PROJECT_NAME = "lms"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -75,4 +78,30 @@ def lms_cli_commands() -> list[click.Command]:  # type: ignore[empty-body]
 
     Called when the CLI starts.  A command's name must not clash with a
     built-in command or another plugin's.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRoutes:
+    """Routes a plugin adds to the server's API (the result of :func:`lms_api_routes`).
+
+    ``router``'s paths are relative to ``/api``.  ``public`` lists full paths
+    (``"/api/…"``) of state-changing routes that work without signing in, as
+    sign-in does: they must be sent as JSON from the site's own origin, and
+    get no CSRF check.  Every other route is behind the same guard as the
+    core's (a ``POST`` needs a session and its CSRF token).
+    """
+
+    router: APIRouter
+    public: frozenset[str] = frozenset()
+
+
+@hookspec
+def lms_api_routes(ctx: Context) -> ApiRoutes | None:
+    """Routes to add to ``lms serve``'s ``/api``, or ``None``.
+
+    Called once when the server's application is built, with the context
+    the core's own route modules get (database, plugins, exercise types).
+    The routes are added after the core's, before the catch-all "no such
+    endpoint"; a path the core already serves is answered by the core.
     """

@@ -22,9 +22,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
     literal_column,
@@ -287,6 +289,16 @@ class Enrolment(Base):
             postgresql_where=text("status IN ('enrolled', 'in_progress')"),
         ),
         Index("ix_enrolment_course_status", "course_id", "status"),
+        # reports (migration 0006): latest enrolment per person and course, cohort
+        # filters, and overdue enrolments over a large area
+        Index("ix_enrolment_person_course", "person_id", "course_id", "id"),
+        Index("ix_enrolment_cohort", "cohort_id"),
+        Index(
+            "ix_enrolment_due_open",
+            "due_on",
+            sqlite_where=text("status IN ('enrolled', 'in_progress')"),
+            postgresql_where=text("status IN ('enrolled', 'in_progress')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -348,6 +360,9 @@ class Attempt(Base):
         ),
         Index("ix_attempt_enrolment_exercise", "enrolment_id", "exercise_id"),
         Index("ix_attempt_state_deadline", "state", "deadline_at"),
+        # reports (migration 0006): item analysis per exercise, attempts in a period
+        Index("ix_attempt_version_exercise_state", "course_version_id", "exercise_id", "state"),
+        Index("ix_attempt_state_submitted", "state", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -423,3 +438,81 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(128))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SigningKey(Base):
+    """A public key of the certificate issuer (Ed25519), by key id.
+
+    Only the public half is here; the private key is a file outside the
+    project (``[certificates] key_dir``).  Retired keys stay, so the
+    certificates they signed still verify; at most one key is active (not
+    retired) at a time.
+    """
+
+    __tablename__ = "signing_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kid: Mapped[str] = mapped_column(String(16), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Certificate(Base):
+    """A certificate issued for one completion, with a snapshot of what it states.
+
+    Name, unit, position and course title are copied at issue time: a later
+    rename must not change what a printed certificate says.  ``token`` is the
+    signed token of docs/certificates.md, exactly as issued.  One per
+    completion (a unique constraint, the last guard against issuing twice);
+    ``previous_id`` links a renewal to the certificate it renews.
+    """
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        Index("ix_certificate_person_course", "person_id", "course_id"),
+        Index("ix_certificate_valid_until", "valid_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[str] = mapped_column(String(32), unique=True)
+    completion_id: Mapped[int] = mapped_column(
+        ForeignKey("completion.id", ondelete="RESTRICT"), unique=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="RESTRICT"))
+    course_version_id: Mapped[int] = mapped_column(
+        ForeignKey("course_version.id", ondelete="RESTRICT")
+    )
+    full_name: Mapped[str] = mapped_column(String(255))
+    unit_name: Mapped[str] = mapped_column(String(255))
+    position: Mapped[str] = mapped_column(String(255), default="")
+    course_title: Mapped[str] = mapped_column(String(255))
+    version_number: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    issuer: Mapped[str] = mapped_column(String(255))
+    kid: Mapped[str] = mapped_column(ForeignKey("signing_key.kid", ondelete="RESTRICT"))
+    token: Mapped[str] = mapped_column(Text)
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificate.id", ondelete="RESTRICT")
+    )
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CertificateCounter(Base):
+    """The last serial number used per prefix (``<province>-<year>``).
+
+    Serials are allocated by incrementing this row, which locks it until the
+    issuing transaction ends: concurrent issuers wait instead of taking the
+    same number, and a rolled-back issue gives its number back (no gaps).
+    """
+
+    __tablename__ = "certificate_counter"
+
+    prefix: Mapped[str] = mapped_column(String(24), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -68,11 +68,30 @@ class Suggester:
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+"""First characters that make a spreadsheet treat a cell as a formula (or start
+one after trimming): the ASCII ones, line breaks, and their full-width forms
+(``＝ ＋ － ＠``, which some spreadsheet locales and IMEs turn into ASCII)."""
 
 
 def neutralise_formula(cell: str) -> str:
-    """Make a spreadsheet cell inert: Excel runs cells that start with ``= + - @``."""
-    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+    """Make a spreadsheet cell inert: Excel runs cells that start with ``= + - @``.
+
+    The cell gets a leading ``'`` when its first character is one of
+    :data:`FORMULA_PREFIXES` (or a line feed or a full-width ``＝ ＋ － ＠``),
+    and also when it starts with whitespace followed by one of them: a CSV
+    import that trims spaces (LibreOffice's "Trim spaces", Excel's Power
+    Query) would otherwise hand ``" =1+1"`` to the formula engine.  Anything
+    else is returned unchanged, so ordinary text is never altered.
+    """
+    if not cell:
+        return cell
+    first = cell[0]
+    if first in _FORMULA_STARTS:
+        return "'" + cell
+    if first.isspace() and cell.lstrip()[:1] in _FORMULA_STARTS:
+        return "'" + cell
+    return cell
 
 
 def read_utf8(path: Path, *, max_bytes: int = 10 * 1024 * 1024, what: str = "file") -> str:

@@ -15,13 +15,14 @@ import hashlib
 import json
 import os
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata, resources
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
+import pluggy
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -37,20 +38,24 @@ from lms_core.courses import (
 )
 from lms_core.errors import LmsError, Problem, ProblemsError
 from lms_core.exercises import Exercise, ExerciseType
-from site_builder.i18n import CATALOGS, strings
+from site_builder.i18n import page_catalogs, strings
 from site_builder.markdown import PageContext, make_markdown, render_page
 from site_builder.search import SearchIndex, words_of
 
 MARKER = ".lms-site"
 """A file in the output folder saying it is ours: only then may a build delete in it."""
 
-BUDGETS = {"html": 30 * 1024, "css": 15 * 1024, "js": 20 * 1024}
+BUDGETS = {"html": 30 * 1024, "css": 15 * 1024, "js": 20 * 1024, "page_js": 10 * 1024}
+PAGE_ASSETS = ("assets/verify.css", "assets/verify.js")
+"""Assets that one page loads (the verify page), not every page: no course's offline
+list names them, and a script among them is budgeted on its own (``page_js``)."""
 STATIC_FILES = (
     "assets/site.css",
     "assets/site.js",
     "assets/icon.svg",
     "sw.js",
     "manifest.webmanifest",
+    *PAGE_ASSETS,
 )
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
@@ -71,6 +76,11 @@ class BuildReport:
     html_gzip: dict[str, int] = field(default_factory=dict)
     css_gzip: int = 0
     js_gzip: int = 0
+    """The JavaScript every page loads (``site.js``, ``sw.js``)."""
+    page_js_gzip: dict[str, int] = field(default_factory=dict)
+    """Scripts only some pages load (``assets/verify.js``, a plugin's), each on its own."""
+    plugin_files: list[str] = field(default_factory=list)
+    """Files plugins added through ``lms_site_built`` (relative to ``out``)."""
     over_budget: list[str] = field(default_factory=list)
 
     def heaviest(self, count: int = 5) -> list[tuple[str, int]]:
@@ -126,9 +136,10 @@ class _Site:
 
 def _page_fields(project: Project, *, root: str, page: str) -> dict[str, Any]:
     language = project.config.language
+    catalogs = page_catalogs(page)
     return {
         "lang": language,
-        "t": strings(language),
+        "t": catalogs.get(language, catalogs["vi"]),
         "root": root,
         "page": page,
         "site_title": project.config.site.title,
@@ -136,7 +147,7 @@ def _page_fields(project: Project, *, root: str, page: str) -> dict[str, Any]:
         "api_origin": _origin(project.config.site.api_url),
         "course": None,
         "lesson": None,
-        "i18n_json": _json_for_script(CATALOGS),
+        "i18n_json": _json_for_script(catalogs),
     }
 
 
@@ -189,6 +200,7 @@ def build_site(
     types: Mapping[str, ExerciseType[Any]],
     enforce_budgets: bool = True,
     use_cache: bool = True,
+    pm: pluggy.PluginManager | None = None,
 ) -> BuildReport:
     """Build the site of ``project`` into ``out`` (default: the configured output folder).
 
@@ -196,6 +208,11 @@ def build_site(
     the course titles) did not change since the last build into ``out`` are
     taken from a cache in ``.lms-cache/`` of the project, so a rebuild after
     editing one lesson re-checks and re-renders only that course.
+
+    With a plugin manager ``pm``, its plugins' ``lms_site_built`` run once the
+    site is written (the certificates plugin adds ``verify/keys.json`` and
+    ``verify/revoked.json``); the files they return stay (a rebuild does not
+    delete them as stale) and count in the report and the budgets.
     """
     out = (out or project.output_dir).resolve()
     _check_output(out, project)
@@ -224,10 +241,13 @@ def build_site(
             '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
             f'"http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n',
         )
-    report = _write(
-        out, site, manifest=_cache_path(project, out).with_suffix(".json") if use_cache else None
+    report, extra = _write(
+        out,
+        site,
+        manifest=_cache_path(project, out).with_suffix(".json") if use_cache else None,
+        added=None if pm is None else lambda: _plugin_files(pm, project, out, site.files),
     )
-    _weigh(report, site, site.weights)
+    _weigh(report, site, site.weights, extra)
     if enforce_budgets and report.over_budget:
         raise BuildError(
             "over budget (gzip):\n"
@@ -451,7 +471,6 @@ def _render(
     for path, page, root, heading, text in (
         ("404.html", "404", "./", "not_found", "not_found_text"),
         ("offline.html", "offline", "./", "offline_title", "offline_text"),
-        ("verify/index.html", "verify", "../", "verify_title", "verify_text"),
     ):
         site.add(
             path,
@@ -463,6 +482,12 @@ def _render(
                 text_key=text,
             ),
         )
+    # certificate verification (docs/certificates.md): the keys and the revocation
+    # list beside it are written by the certificates plugin (``lms_site_built``)
+    site.add(
+        "verify/index.html",
+        env.get_template("verify.html").render(**_page_fields(project, root="../", page="verify")),
+    )
 
 
 def _title_of(folder: Path) -> str:
@@ -552,7 +577,7 @@ def _render_course(
         *sorted(course.files),
         "../../index.html",
         "../../offline.html",
-        *(f"../../{n}" for n in STATIC_FILES if n != "sw.js"),
+        *(f"../../{n}" for n in STATIC_FILES if n != "sw.js" and n not in PAGE_ASSETS),
     ]
     files[f"{folder}/offline.json"] = json.dumps(offline, ensure_ascii=False).encode("utf-8")
 
@@ -578,11 +603,20 @@ def _size(path: Path) -> int:
         return -1
 
 
-def _write(out: Path, site: _Site, *, manifest: Path | None) -> BuildReport:
+def _write(
+    out: Path,
+    site: _Site,
+    *,
+    manifest: Path | None,
+    added: Callable[[], Mapping[str, bytes]] | None = None,
+) -> tuple[BuildReport, dict[str, bytes]]:
     """Write files whose bytes changed; delete files of earlier builds no longer produced.
 
     ``manifest`` remembers each written file's SHA-1, so an unchanged file is
     recognised without reading it back (a rebuild of 1,000 pages reads none).
+    ``added`` runs once the build's own files are written (the plugins'
+    ``lms_site_built``): the files it returns are the plugins', kept (not
+    stale) and listed in the manifest.  Returns the report and those files.
     """
     report = BuildReport(out=out, files=len(site.files))
     out.mkdir(parents=True, exist_ok=True)
@@ -606,10 +640,20 @@ def _write(out: Path, site: _Site, *, manifest: Path | None) -> BuildReport:
         tmp.write_bytes(data)
         os.replace(tmp, target)
         report.written += 1
+    try:
+        extra = dict(added()) if added is not None else {}
+    except BaseException:
+        if manifest is not None:  # a plugin may have changed our files: check all next time
+            manifest.unlink(missing_ok=True)
+        raise
+    for rel, data in sorted(extra.items()):
+        current[rel] = hashlib.sha1(data, usedforsecurity=False).hexdigest()
+    report.files += len(extra)
+    report.plugin_files = sorted(extra)
     for dirpath, _dirnames, filenames in os.walk(out, topdown=False):
         folder = Path(dirpath)
         for name in filenames:
-            if (folder / name).relative_to(out).as_posix() not in site.files:
+            if (folder / name).relative_to(out).as_posix() not in current:
                 (folder / name).unlink()
                 report.removed += 1
         if folder != out and not any(folder.iterdir()):
@@ -617,17 +661,52 @@ def _write(out: Path, site: _Site, *, manifest: Path | None) -> BuildReport:
     if manifest is not None:
         manifest.parent.mkdir(parents=True, exist_ok=True)
         manifest.write_text(json.dumps(current, sort_keys=True), encoding="utf-8")
-    return report
+    return report, extra
 
 
-def _weigh(report: BuildReport, site: _Site, known: Mapping[str, int]) -> None:
-    report.css_gzip = sum(gzip_size(d) for p, d in site.files.items() if p.endswith(".css"))
-    report.js_gzip = sum(gzip_size(d) for p, d in site.files.items() if p.endswith(".js"))
+def _plugin_files(
+    pm: pluggy.PluginManager, project: Project, out: Path, built: Mapping[str, bytes]
+) -> dict[str, bytes]:
+    """Call ``lms_site_built``; the files the plugins say they wrote, by path in ``out``."""
+    found: dict[str, bytes] = {}
+    for paths in pm.hook.lms_site_built(project=project, output_dir=out):
+        for path in paths or []:
+            target = Path(path) if Path(path).is_absolute() else out / path
+            try:
+                rel = target.resolve().relative_to(out).as_posix()
+            except ValueError:
+                raise BuildError(f"a plugin wrote {path} outside the site folder {out}") from None
+            if not target.is_file():
+                raise BuildError(f"a plugin says it wrote {rel}, but {target} is not a file")
+            if rel in built and target.read_bytes() != built[rel]:
+                raise BuildError(f"a plugin overwrote {rel}, which the build writes")
+            if rel not in built:
+                found[rel] = target.read_bytes()
+    return found
+
+
+def _weigh(
+    report: BuildReport, site: _Site, known: Mapping[str, int], extra: Mapping[str, bytes]
+) -> None:
+    files = {**extra, **site.files}
+    report.css_gzip = sum(gzip_size(d) for p, d in files.items() if p.endswith(".css"))
+    report.js_gzip = sum(
+        gzip_size(d) for p, d in site.files.items() if p.endswith(".js") and p not in PAGE_ASSETS
+    )
+    report.page_js_gzip = {
+        p: gzip_size(d)
+        for p, d in sorted(files.items())
+        if p.endswith(".js") and (p in PAGE_ASSETS or p in extra)
+    }
     for path, data in site.files.items():
         if path.endswith(".html"):
             report.pages += 1
             if path.startswith("courses/") and not path.endswith("/index.html"):
                 report.html_gzip[path] = known[path] if path in known else gzip_size(data)
+    for path, data in extra.items():
+        if path.endswith(".html"):
+            report.pages += 1
+            report.html_gzip[path] = gzip_size(data)
     for path, size in sorted(report.html_gzip.items()):
         if size > BUDGETS["html"]:
             report.over_budget.append(f"{path}: HTML {size / 1024:.1f} KB > 30 KB")
@@ -635,3 +714,6 @@ def _weigh(report: BuildReport, site: _Site, known: Mapping[str, int]) -> None:
         report.over_budget.append(f"all CSS: {report.css_gzip / 1024:.1f} KB > 15 KB")
     if report.js_gzip > BUDGETS["js"]:
         report.over_budget.append(f"all JS: {report.js_gzip / 1024:.1f} KB > 20 KB")
+    for path, size in report.page_js_gzip.items():
+        if size > BUDGETS["page_js"]:
+            report.over_budget.append(f"{path}: JS {size / 1024:.1f} KB > 10 KB")

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pluggy
+
 from lms_core.config import Project
 from lms_core.errors import LmsError
 from lms_core.exercises import ExerciseType
@@ -56,9 +58,11 @@ class Preview:
         out: Path | None = None,
         poll_seconds: float = 1.0,
         on_build: Callable[[BuildReport | LmsError], None] = lambda _: None,
+        pm: pluggy.PluginManager | None = None,
     ) -> None:
         self.project = project
         self.types = types
+        self.pm = pm
         self.out = out or project.output_dir
         self.poll_seconds = poll_seconds
         self.on_build = on_build
@@ -79,7 +83,9 @@ class Preview:
 
     def _build(self) -> None:
         try:
-            report = build_site(self.project, out=self.out, types=self.types, enforce_budgets=False)
+            report = build_site(
+                self.project, out=self.out, types=self.types, enforce_budgets=False, pm=self.pm
+            )
         except LmsError as exc:
             self.on_build(exc)
         else:

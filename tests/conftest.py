@@ -35,6 +35,14 @@ BACKENDS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _own_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signing keys made by a test (``lms demo`` makes one) go to the test's own
+    folder, never to the home directory of whoever runs the tests."""
+    if "LMS_KEY_DIR" not in os.environ:
+        monkeypatch.setenv("LMS_KEY_DIR", str(tmp_path / "signing-keys"))
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL on each backend."""

@@ -132,6 +132,16 @@ def test_installed_console_script_runs_the_demo(tmp_path: Path) -> None:
     assert "300 staff" in done.stdout and "admin" in done.stdout
     assert "phong-chong-xam-hai v1" in done.stdout
     assert "chi-thi-28-ke-hoach-tinh: enrolled 300" in done.stdout
+    # months of activity, through the real services: completions and certificates
+    assert "activity: " in done.stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "demo" / "lms.db") as db:
+        completions = db.execute("select count(*) from completion").fetchone()[0]
+        certificates = db.execute("select count(*) from certificate").fetchone()[0]
+        graded = db.execute("select count(*) from attempt where state = 'graded'").fetchone()[0]
+    assert completions > 20 and certificates > 5 and graded > completions
+    assert (tmp_path / "demo" / "site" / "verify" / "keys.json").is_file()
     tree = subprocess.run(
         [exe, "org", "tree", "--depth", "1"],
         cwd=tmp_path / "demo",

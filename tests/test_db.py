@@ -106,3 +106,17 @@ def test_concurrent_writers_do_not_fail_with_locked(engine: Engine) -> None:
     assert errors == []
     with engine.connect() as conn:
         assert conn.execute(select(text("count(*)")).select_from(OrgUnit)).scalar() == 40
+
+
+def test_migrations_build_exactly_the_models(engine: Engine) -> None:
+    """Every table, column and index the models declare is what the migrations
+    make (on both engines), so a model change without its migration fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from lms_core.models import Base
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diffs = compare_metadata(context, Base.metadata)
+    assert diffs == []

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lms_quiz import attempt
 from lms_quiz.attempt import (
     choice_order,
     item_order,
@@ -28,7 +31,13 @@ from lms_quiz.attempt import (
     select_entries,
     selected_questions,
 )
-from lms_quiz.grading import grade_quiz, mark_question, normalise, parse_number
+from lms_quiz.grading import (
+    grade_quiz,
+    grade_quiz_reference,
+    mark_question,
+    normalise,
+    parse_number,
+)
 from lms_quiz.model import (
     AcceptedAnswer,
     DrawRule,
@@ -1237,3 +1246,247 @@ def test_property_graded_public_view_leaks_nothing(quiz, seed):
             choices = [c["text"] for c in shown[q.id]["right"] if c["text"] in expected]
             if len(expected) >= 2:
                 assert choices != expected
+
+
+# ------------------------------------------- compiled marking equals the reference
+#
+# grade_quiz marks with markers compiled once per quiz and one flat index of
+# the attempt's public ids; grade_quiz_reference spells the same rules out
+# question by question with mark_question.  Their results must be identical,
+# down to float representation and feedback order.
+
+
+def same_grade(fast: Any, reference: Any) -> None:
+    assert fast == reference
+    assert repr(fast.to_json()) == repr(reference.to_json())  # -0.0 vs 0.0, types
+
+
+@st.composite
+def mixed_answers(draw: st.DrawFn, quiz: Quiz, seed: int) -> dict[str, object]:
+    """Per question, one of: real public ids, author answers, full marks, garbage, retyped text."""
+    view = public_view(quiz, seed=seed)
+    sources = [
+        draw(real_id_answers(view)),
+        to_public(quiz, draw(author_answers(quiz)), seed),
+        practice_key(quiz, seed=seed)["answers"],
+    ]
+    out: dict[str, object] = {}
+    for q in quiz.questions():
+        choice = draw(st.integers(0, len(sources) + 1))
+        if choice < len(sources):
+            if q.id in sources[choice]:
+                out[q.id] = sources[choice][q.id]
+        elif choice == len(sources):
+            out[q.id] = draw(JSON)
+        elif isinstance(q, ShortAnswer):
+            text = draw(st.sampled_from([a.text for a in q.answers]))
+            out[q.id] = draw(st.sampled_from([f"  {text.upper()} ", text.title(), text + "\t"]))
+        elif isinstance(q, FillBlanks):
+            out[q.id] = [f" {draw(st.sampled_from(g.answers)).upper()}" for g in q.gaps]
+        elif isinstance(q, Numeric):
+            a = draw(st.sampled_from(q.answers))
+            out[q.id] = draw(
+                st.sampled_from([a.low, a.high, (a.low + a.high) / 2, str(a.low).replace(".", ",")])
+            )
+    return out
+
+
+def tricky_quiz() -> Quiz:
+    """Every tie the rules settle: equal texts, overlapping ranges, equal credits, repeats."""
+    return make_quiz(
+        SingleChoice(
+            id="q1",
+            prompt="x",
+            options=[
+                Option(id="a", text="Một", correct=True, feedback="fa"),
+                Option(id="b", text="Một", credit=0.5, feedback="fb"),
+                Option(id="c", text=" Hai  ba ", credit=-0.5),
+            ],
+            feedback="chung",
+        ),
+        MultipleChoice(
+            id="q2",
+            prompt="x",
+            options=[
+                Option(id="a", text="A", correct=True, credit=0.7, feedback="fa"),
+                Option(id="a", text="A", correct=True),
+                Option(id="c", text="C\nD", credit=-1, feedback="fc"),
+                Option(id="d", text="x" * 150, feedback="fd"),
+                Option(id="e", text="E", correct=True, fixed=True),
+            ],
+        ),
+        MultipleChoice(
+            id="q3",
+            prompt="x",
+            scoring="all-or-nothing",
+            options=[Option(id=k, text=k, correct=k in "ac") for k in "abcdefgh"],
+        ),
+        ShortAnswer(
+            id="q4",
+            prompt="x",
+            answers=[
+                AcceptedAnswer(text="Sở Y tế", credit=0.5, feedback="f1"),
+                AcceptedAnswer(text="sở  y TẾ", credit=0.5, feedback="f2"),
+                AcceptedAnswer(text="SO Y TE", credit=1.0, feedback="f3"),
+            ],
+        ),
+        ShortAnswer(
+            id="q5",
+            prompt="x",
+            ignore_accents=True,
+            answers=[
+                AcceptedAnswer(text="Đà Nẵng", credit=0.5, feedback="f1"),
+                AcceptedAnswer(text="da nang", credit=0.5, feedback="f2"),
+            ],
+        ),
+        Numeric(
+            id="q6",
+            prompt="x",
+            answers=[
+                NumericAnswer(low=1, high=3, source="2 ± 1", credit=0.5, feedback="f1"),
+                NumericAnswer(low=2, high=4, source="3 ± 1", credit=0.5, feedback="f2"),
+                NumericAnswer(low=2.5, high=2.5, source="2,5", credit=1, feedback="f3"),
+                NumericAnswer(low=18.2 - 0.5, high=18.2 + 0.5, source="18,2 ± 0,5", credit=0.2),
+            ],
+        ),
+        Matching(
+            id="q7",
+            prompt="x",
+            pairs=[
+                Pair(id="a", left="A", right="1"),
+                Pair(id="b", left="B", right="1"),
+                Pair(id="c", left="C", right="2"),
+                Pair(id="d", left="", right="3"),
+                Pair(id="e", left="", right="1"),
+            ],
+        ),
+        Ordering(
+            id="q8",
+            prompt="x",
+            items=[Item(id=k, text=t) for k, t in zip("abcd", ["x", "y", "x", "z"], strict=True)],
+        ),
+        FillBlanks(
+            id="q9",
+            prompt="x",
+            segments=["", " và ", " và ", ""],
+            gaps=[
+                Gap(id="g1", answers=["16", "mười sáu"]),
+                Gap(id="g2", answers=["16"]),
+                Gap(id="g3", answers=["Đ", "d"]),
+            ],
+            ignore_accents=True,
+        ),
+        TrueFalse(id="q10", prompt="x", answer=False, feedback_true="ft"),
+        shuffle_options=True,
+        shuffle_questions=True,
+        pass_mark=50,
+    )
+
+
+TRICKY = tricky_quiz()
+
+
+@PROPERTY
+@given(data=st.data(), seed=st.integers(0, 2**64))
+def test_property_compiled_marking_equals_the_reference_on_ties(data, seed):
+    response = data.draw(mixed_answers(TRICKY, seed))
+    same_grade(
+        grade_quiz(TRICKY, response, seed=seed), grade_quiz_reference(TRICKY, response, seed=seed)
+    )
+
+
+@PROPERTY
+@given(quiz=quizzes(), data=st.data(), seed=st.integers(0, 2**64))
+def test_property_compiled_marking_equals_the_reference(quiz, data, seed):
+    response = data.draw(mixed_answers(quiz, seed))
+    same_grade(
+        grade_quiz(quiz, response, seed=seed), grade_quiz_reference(quiz, response, seed=seed)
+    )
+    # Twice: markers remember outcomes (multiple choice) after the first use.
+    same_grade(
+        grade_quiz(quiz, response, seed=seed), grade_quiz_reference(quiz, response, seed=seed)
+    )
+
+
+@PROPERTY
+@given(quiz=quizzes(), response=JSON, seed=st.integers(0, 2**64))
+def test_property_compiled_marking_equals_the_reference_on_garbage(quiz, response, seed):
+    same_grade(
+        grade_quiz(quiz, response, seed=seed), grade_quiz_reference(quiz, response, seed=seed)
+    )
+
+
+def test_compiled_marking_equals_the_reference_on_the_fixed_examples():
+    quiz = full_quiz(shuffle_questions=True, shuffle_options=True)
+    for seed in range(20):
+        for response in [
+            practice_key(quiz, seed=seed)["answers"],
+            practice_key(quiz, seed=seed + 1)["answers"],
+            {"q1": [], "q2": {}, "q3": "TRUE ", "q4": " sở  y TẾ", "q5": "18,2", "q6": None},
+        ]:
+            same_grade(
+                grade_quiz(quiz, response, seed=seed),
+                grade_quiz_reference(quiz, response, seed=seed),
+            )
+
+
+def test_repeated_public_ids_fall_back_to_the_careful_derivation(monkeypatch):
+    # With 2-hex ids, ids repeat in most attempts: within one question (the
+    # careful derivation skips the repeat) or across questions (no flat index;
+    # grade_quiz marks with the reference).  View, key and marking must agree.
+    monkeypatch.setattr(attempt, "PUBLIC_ID_HEX", 2)
+    monkeypatch.setattr(attempt, "_cache", OrderedDict())
+    quiz = full_quiz(shuffle_questions=True, shuffle_options=True)
+    without_index = 0
+    for seed in range(60):
+        without_index += attempt.attempt_index(quiz, seed) is None
+        for q in quiz.questions():
+            for role in ("option", "left", "right", "item", "gap"):
+                ids = public_ids(quiz, q, seed=seed, role=role).ids
+                assert len(set(ids)) == len(ids)
+        key = practice_key(quiz, seed=seed)
+        grade = grade_quiz(quiz, key["answers"], seed=seed)
+        assert grade.score == grade.max_score == 13
+        same_grade(grade, grade_quiz_reference(quiz, key["answers"], seed=seed))
+        view = public_view(quiz, seed=seed)
+        response = {q["id"]: [o["id"] for o in q.get("options", [])] for q in view_questions(view)}
+        same_grade(
+            grade_quiz(quiz, response, seed=seed),
+            grade_quiz_reference(quiz, response, seed=seed),
+        )
+    assert 0 < without_index < 60
+
+
+def test_attempt_index_agrees_with_public_ids():
+    quiz = full_quiz(shuffle_options=True)
+    starts = attempt.id_starts(quiz)
+    for seed in range(10):
+        index = attempt.attempt_index(quiz, seed)
+        assert index is not None
+        for q in quiz.questions():
+            for role in ("option", "left", "right", "item", "gap"):
+                ids = public_ids(quiz, q, seed=seed, role=role).ids
+                for position, public in enumerate(ids):
+                    assert index[public] == starts[(id(q), role)] + position
+
+
+def plain_normalise(text: str, *, ignore_accents: bool = False) -> str:
+    """normalise as first written: one path for every text, whitespace by regex."""
+    text = unicodedata.normalize("NFC", text).casefold()
+    if ignore_accents:
+        text = unicodedata.normalize("NFD", text).replace("đ", "d")
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = unicodedata.normalize("NFC", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.text(max_size=12)
+    | st.text(alphabet="aAzZ09 \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u3000đĐÁo\u0301", max_size=12),
+    ignore_accents=st.booleans(),
+)
+def test_property_normalise_equals_the_plain_version(text, ignore_accents):
+    assert normalise(text, ignore_accents=ignore_accents) == plain_normalise(
+        text, ignore_accents=ignore_accents
+    )

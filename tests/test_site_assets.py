@@ -11,6 +11,7 @@ rule, and compare both graders question by question.
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 import random
 import re
@@ -52,6 +53,8 @@ STATIC = ROOT / "site_builder" / "static"
 SITE_JS = STATIC / "assets" / "site.js"
 SW_JS = STATIC / "sw.js"
 SITE_CSS = STATIC / "assets" / "site.css"
+VERIFY_JS = STATIC / "assets" / "verify.js"
+VERIFY_CSS = STATIC / "assets" / "verify.css"
 GRADE_TEST = ROOT / "tests" / "js" / "grade_test.mjs"
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed (needed to run JS)")
@@ -74,11 +77,16 @@ def test_sizes_within_budget() -> None:
     js = gz(SITE_JS) + gz(SW_JS)
     assert js <= 20 * 1024, f"site.js + sw.js are {js} bytes gzipped (budget 20 KB)"
     assert gz(SITE_CSS) <= 15 * 1024, f"site.css is {gz(SITE_CSS)} bytes gzipped (budget 15 KB)"
+    # the verify page's own script and styles, loaded by that page only
+    assert gz(VERIFY_JS) <= 10 * 1024, f"verify.js is {gz(VERIFY_JS)} bytes gzipped (budget 10 KB)"
+    assert gz(SITE_CSS) + gz(VERIFY_CSS) <= 15 * 1024
     icon = STATIC / "assets" / "icon.svg"
     assert icon.stat().st_size < 2048
 
 
-@pytest.mark.parametrize("path", [SITE_JS, SW_JS, SITE_CSS], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [SITE_JS, SW_JS, SITE_CSS, VERIFY_JS, VERIFY_CSS], ids=lambda p: p.name
+)
 def test_nothing_from_another_origin(path: Path) -> None:
     code = without_comments(path.read_text(encoding="utf-8"))
     assert not re.search(r"https?://|(?<![\w.])//[\w-]+\.[\w.-]+/", code), path
@@ -87,7 +95,7 @@ def test_nothing_from_another_origin(path: Path) -> None:
         assert url.startswith("data:") or not re.match(r"[a-z]+:|/", url), url
 
 
-@pytest.mark.parametrize("path", [SITE_JS, SW_JS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [SITE_JS, SW_JS, VERIFY_JS], ids=lambda p: p.name)
 def test_no_eval_and_no_html_injection(path: Path) -> None:
     code = without_comments(path.read_text(encoding="utf-8"))
     for banned in (
@@ -108,7 +116,7 @@ def test_no_eval_and_no_html_injection(path: Path) -> None:
 
 
 @needs_node
-@pytest.mark.parametrize("path", [SITE_JS, SW_JS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [SITE_JS, SW_JS, VERIFY_JS], ids=lambda p: p.name)
 def test_javascript_syntax(path: Path) -> None:
     run = subprocess.run([NODE, "--check", str(path)], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
@@ -121,6 +129,32 @@ def test_service_worker_contract() -> None:
         assert f'"{url}"' in sw
     assert '"./manifest.webmanifest"' in sw
     assert '"cache-course"' in sw
+    # certificate checks offline: the verify page, its assets and both lists
+    shell = re.search(r"var SHELL = \[(.*?)\];", sw, re.S)
+    assert shell is not None
+    for url in (
+        "./verify/",
+        "./verify/index.html",
+        "./verify/keys.json",
+        "./verify/revoked.json",
+        "./assets/verify.js",
+        "./assets/verify.css",
+    ):
+        assert f'"{url}"' in shell.group(1), url
+    # JSON (the key and revocation lists) is network first: a newer list replaces the cached
+    assert r"/\.json$/.test(url.pathname)" in sw
+
+
+def test_verify_script_keeps_the_token_on_the_page() -> None:
+    """The token goes into one request only (the server check button) and no log."""
+    code = without_comments(VERIFY_JS.read_text(encoding="utf-8"))
+    assert "console." not in code
+    assert "localStorage" not in code and "sessionStorage" not in code
+    assert code.count("W.fetch(") == 2  # the key/revocation lists, and the server check
+    assert code.count('"/certificates/verify"') == 1
+    assert 'credentials: "omit"' in code
+    assert 'importKey("raw", found[p.kid], { name: "Ed25519" }, false, ["verify"])' in code
+    assert "t.sig, t.bytes)" in code  # the exact signed bytes, not a re-serialisation
 
 
 def test_manifest_and_icon() -> None:
@@ -496,3 +530,190 @@ def test_browser_sha256_and_result_files_match_python(tmp_path: Path) -> None:
         read = read_result_file(path)
         assert read.staff_code == "NB001"
         assert read.items[0].lesson == (inputs[i][:60] or "x")
+
+
+# ------------------------------------------------ certificate check (verify.js)
+
+
+@needs_node
+def test_verify_script_gives_the_contracts_verdicts(tmp_path: Path) -> None:
+    """assets/verify.js under Node's WebCrypto, on tokens signed as docs/certificates.md
+    says: each verdict, and no change to a signed token's payload is ever valid."""
+    import base64
+    import hashlib
+
+    ed25519 = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    def b64u(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+    def raw(key: Any) -> bytes:
+        return bytes(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+    def kid(key: Any) -> str:
+        return hashlib.sha256(raw(key)).hexdigest()[:16]
+
+    def signed(key: Any, data: bytes) -> str:
+        return b64u(data) + "." + b64u(key.sign(data))
+
+    def canonical(payload: dict[str, Any]) -> bytes:
+        payload = {
+            k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v
+            for k, v in payload.items()
+        }
+        return json.dumps(
+            payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+
+    active, retired, stranger, liar = (ed25519.Ed25519PrivateKey.generate() for _ in range(4))
+    keys = {
+        "keys": [
+            {
+                "kid": kid(k),
+                "alg": "Ed25519",
+                "public_key": b64u(raw(k)),
+                "created": "2026-01-01",
+                "retired": r,
+            }
+            for k, r in ((retired, "2026-01-01"), (active, None))
+        ]
+        # a listed key whose kid is not its own: tokens naming that kid are forged
+        + [
+            {
+                "kid": kid(stranger),
+                "alg": "Ed25519",
+                "public_key": b64u(raw(liar)),
+                "created": "2026-01-01",
+                "retired": None,
+            }
+        ]
+    }
+    revoked = {
+        "updated": "2026-11-28T09:15:00Z",
+        "revoked": [{"serial": "S-9", "revoked_on": "2026-11-25"}],
+    }
+    base = {
+        "v": 1,
+        "kid": kid(active),
+        "serial": "37-2026-000123",
+        "name": "Lê Thị Ánh Tuyết",
+        "unit": "Xã Đắk Pơ",
+        "position": "",
+        "course": "c",
+        "title": "Tiêu đề",
+        "version": 2,
+        "completed": "2026-03-01",
+        "score": 100.0,
+        "issued": "2026-03-02",
+        "valid_until": "2099-03-01",
+        "issuer": "Sở Y tế",
+        "prev": None,
+    }
+    expected: list[str] = []
+    tokens: list[str] = []
+
+    def case(verdict: str, token: str) -> None:
+        expected.append(verdict)
+        tokens.append(token)
+
+    case("valid", signed(active, canonical(base)))
+    case("valid", signed(retired, canonical({**base, "kid": kid(retired)})))
+    case("valid", signed(active, canonical({**base, "score": None, "valid_until": None})))
+    case("revoked", signed(active, canonical({**base, "serial": "S-9"})))
+    case("expired", signed(active, canonical({**base, "valid_until": "2001-01-01"})))
+    case("forged", signed(stranger, canonical(base)))
+    case("forged", signed(stranger, canonical({**base, "kid": kid(stranger)})))
+    case("forged", signed(liar, canonical({**base, "kid": kid(stranger)})))
+    case("forged", signed(stranger, canonical({**base, "kid": "0" * 16})))
+    case("unreadable", signed(active, canonical({**base, "v": 2})))
+    case("unreadable", signed(active, canonical({**base, "score": "100"})))
+    case("unreadable", signed(active, canonical({**base, "extra": 1})))
+    case("unreadable", "")
+    case("unreadable", "not a token")
+    good = signed(active, canonical(base))
+    case("unreadable", good[:-2])  # a signature one byte short
+    case("unreadable", good + "AA")
+    case("unreadable", good.replace(".", ".."))
+    case("unreadable", good + "=")
+    case("unreadable", signed(active, canonical({**base, "name": "x" * 9000})))
+    case("unreadable", signed(active, b"\xef\xbb\xbf[]"))
+    case("valid", signed(active, b"\xef\xbb\xbf" + canonical(base)))  # a BOM, as TextDecoder
+    case("valid", signed(active, canonical({**base, "version": 2.0, "v": 1.0})))
+    case("unreadable", signed(active, canonical({**base, "completed": "0000-01-01"})))
+    case("valid", signed(active, canonical({**base, "completed": "0099-01-01"})))
+    case("valid", "\u3000" + good[:30] + "\x1c\n" + good[30:] + "\x85")
+    rng = random.Random(11)
+    data = canonical(base)
+    signature = b64u(active.sign(data))
+    for i in range(len(data)):
+        changed = data[:i] + bytes([data[i] ^ (1 << rng.randrange(8))]) + data[i + 1 :]
+        case("never valid", b64u(changed) + "." + signature)
+    body = b64u(data)
+    for i in range(len(body)):
+        c = rng.choice(
+            [
+                c
+                for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                if c != body[i]
+            ]
+        )
+        case("never valid", body[:i] + c + body[i + 1 :] + "." + signature)
+    # as pasted: the whole link, wrapped over lines
+    case("valid", " https://x.example/verify/#" + body[:50] + "\n" + body[50:] + "." + signature)
+
+    def run(keys_json: Any, revoked_json: Any, tokens: list[str]) -> dict[str, Any]:
+        cases = tmp_path / "verify.json"
+        cases.write_text(
+            json.dumps({"keys": keys_json, "revoked": revoked_json, "tokens": tokens}),
+            encoding="utf-8",
+        )
+        assert NODE is not None
+        done = subprocess.run(
+            [NODE, str(ROOT / "tests" / "js" / "verify_test.mjs"), str(cases)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    out = run(keys, revoked, tokens)
+    python: Any = None
+    try:  # the other verifiers (lms certificates verify, the server) must say the same
+        python = importlib.import_module("lms_certificates.token")
+        token_from_text = importlib.import_module("lms_certificates.extract").token_from_text
+    except ImportError:
+        pass
+    if python is not None:
+        import datetime as dt
+
+        listed = {kid(k): raw(k) for k in (active, retired)}
+        today = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=7))).date()
+        said = [
+            python.verify_token(
+                token_from_text(t),
+                keys=listed,
+                revoked=python.revoked_from_json(revoked),
+                today=today,
+            ).verdict
+            for t in tokens
+        ]
+        assert out["verdicts"] == said
+    for want, got, token in zip(expected, out["verdicts"], tokens, strict=True):
+        if want == "never valid":
+            assert got in ("forged", "unreadable"), token
+        else:
+            assert got == want, (want, got, token)
+    assert out["verdicts"].count("forged") > 50 and out["verdicts"].count("unreadable") > 50
+    # the key and revocation lists beside the page; nothing else, never a token
+    assert sorted(set(out["asked"])) == [
+        "https://taphuan.example.gov.vn/tap-huan/verify/keys.json",
+        "https://taphuan.example.gov.vn/tap-huan/verify/revoked.json",
+    ]
+    # no revocation list: the signature still decides; no key list: no verdict at all
+    out = run(keys, None, tokens[:6])
+    assert out["verdicts"] == ["valid", "valid", "valid", "valid", "expired", "forged"]
+    out = run(None, revoked, tokens[:2])
+    assert out["verdicts"] == ["state:none", "state:none"]

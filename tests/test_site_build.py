@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import shutil
 from html.parser import HTMLParser
@@ -387,3 +388,105 @@ def test_pages_name_the_course_version_publishing_stores(project: Project, tmp_p
     for slug, digest in hashes.items():
         for page in (tmp_path / "s" / "courses" / slug).glob("*.html"):
             assert f'data-version="{digest}"' in page.read_text(encoding="utf-8"), page
+
+
+def test_verify_page_and_its_script(project: Project) -> None:
+    """verify/index.html: the form, a status region, its own script and strings."""
+    build_site(project, types=TYPES)
+    out = project.output_dir
+    page = (out / "verify/index.html").read_text(encoding="utf-8")
+    tags = parse(page)
+    assert ("div", {"id": "verify-status", "role": "status", "aria-live": "polite"}) in tags
+    field = next(attrs for tag, attrs in tags if tag == "textarea")
+    assert field["id"] == "verify-token" and field["aria-describedby"] == "verify-token-help"
+    assert ("label", {"for": "verify-token", "data-i18n": "verify_paste"}) in tags
+    # no name: without JavaScript the form cannot send the token anywhere
+    assert 'name="token"' not in page
+    scripts = [a.get("src") for t, a in tags if t == "script" and a.get("src")]
+    assert scripts == ["../assets/site.js", "../assets/verify.js"]
+    assert ("script", {"src": "../assets/verify.js", "defer": None}) in tags
+    assert ("link", {"rel": "stylesheet", "href": "../assets/verify.css"}) in tags
+    assert "Họ và tên" in page and "Cấp lại cho" in page and "Full name" in page
+    assert (out / "assets/verify.js").is_file() and (out / "assets/verify.css").is_file()
+    for path in sorted(out.rglob("*.html")):
+        if path != out / "verify/index.html":
+            text = path.read_text(encoding="utf-8")
+            assert "verify.js" not in text and "verify.css" not in text, path
+            assert "Cấp lại cho" not in text, path  # the verify strings stay on their page
+    offline = json.loads((out / "courses/phong-chong-xam-hai/offline.json").read_text())
+    assert not any("verify" in url for url in offline)
+    # with a learner server the page names it, for the server check
+    assert 'data-api="/api"' in page
+
+
+def test_plugins_add_files_that_are_kept_and_budgeted(project: Project, tmp_path: Path) -> None:
+    """``lms_site_built`` runs after the build's files are written; what plugins return
+    stays (a rebuild never deletes it, even for a moment), is listed in the manifest,
+    and is weighed like the build's own files."""
+    from lms_core.hookspecs import hookimpl
+
+    class Publisher:
+        def __init__(self) -> None:
+            self.seen_before: list[bool] = []
+            self.script = b"// tiny\n"
+
+        @hookimpl
+        def lms_site_built(self, project: Project, output_dir: Path) -> list[Path]:
+            keys = output_dir / "verify" / "keys.json"
+            assert (output_dir / "verify" / "index.html").is_file()  # the site is written
+            self.seen_before.append(keys.is_file())
+            keys.write_text('{"keys": []}', encoding="utf-8")
+            (output_dir / "verify" / "extra.js").write_bytes(self.script)
+            return [Path("verify/keys.json"), output_dir / "verify" / "extra.js"]
+
+    publisher = Publisher()
+    pm = make_plugin_manager(load_entry_points=False, plugins=[publisher])
+    out = tmp_path / "site"
+    plain = build_site(project, types=TYPES, out=out)
+    report = build_site(project, types=TYPES, out=out, pm=pm)
+    assert report.plugin_files == ["verify/extra.js", "verify/keys.json"]
+    assert report.files == plain.files + 2 and report.removed == 0
+    assert "verify/extra.js" in report.page_js_gzip and report.over_budget == []
+    again = build_site(project, types=TYPES, out=out, pm=pm)
+    assert again.written == 0 and again.removed == 0
+    assert publisher.seen_before == [False, True]
+    manifests = list((project.root / ".lms-cache").glob("site-*.json"))
+    listed = {k for m in manifests for k in json.loads(m.read_text(encoding="utf-8"))}
+    assert {"verify/keys.json", "verify/extra.js"} <= listed
+    # a plugin's script is budgeted on its own
+    publisher.script = random.Random(5).randbytes(40 * 1024)
+    heavy = build_site(project, types=TYPES, out=out, pm=pm, enforce_budgets=False)
+    assert heavy.over_budget == [
+        f"verify/extra.js: JS {heavy.page_js_gzip['verify/extra.js'] / 1024:.1f} KB > 10 KB"
+    ]
+    with pytest.raises(BuildError, match="over budget"):
+        build_site(project, types=TYPES, out=out, pm=pm)
+    # without the plugin its files are stale: removed
+    gone = build_site(project, types=TYPES, out=out)
+    assert gone.removed == 2 and not (out / "verify" / "keys.json").exists()
+    assert (out / "verify" / "index.html").is_file()
+
+
+def test_plugins_may_not_write_outside_the_site_or_over_its_pages(
+    project: Project, tmp_path: Path
+) -> None:
+    from lms_core.hookspecs import hookimpl
+
+    class Bad:
+        def __init__(self, target: str) -> None:
+            self.target = target
+
+        @hookimpl
+        def lms_site_built(self, project: Project, output_dir: Path) -> list[Path]:
+            path = output_dir / self.target
+            path.write_text("x", encoding="utf-8")
+            return [path]
+
+    out = tmp_path / "site"
+    for target, message in (("../outside.txt", "outside the site"), ("index.html", "overwrote")):
+        pm = make_plugin_manager(load_entry_points=False, plugins=[Bad(target)])
+        with pytest.raises(BuildError, match=message):
+            build_site(project, types=TYPES, out=out, pm=pm)
+    # the next build repairs the page the plugin overwrote
+    build_site(project, types=TYPES, out=out)
+    assert (out / "index.html").read_text(encoding="utf-8").startswith("<!doctype html>")

@@ -12,6 +12,18 @@ Sessions are database rows (servers keep no state): the browser holds a
 Failures are written into the caller's session before :class:`AuthError` is
 raised: the caller must commit on :class:`AuthError` (and roll back on any
 other error) or the failure is not counted.
+
+Checking a password costs about 0.1 s of argon2 (on purpose).  The server
+must not hold a transaction meanwhile: on SQLite that is the database's one
+write lock, so a class signing in at once queued every other request behind
+it and the last ones failed after the busy timeout.  So signing in is three
+steps: :func:`prepare_sign_in` reads (throttling, the account), then
+:func:`password_ok` verifies with no transaction open, then
+:func:`finish_sign_in` writes (the failure, or the session) after checking
+that nothing changed meanwhile.  :func:`sign_in` does the three in one
+transaction, for callers that do not care.  Likewise reading a session
+(:func:`find_session`) needs no write; the coarse "last seen" time is written
+separately (:func:`touch_session`) when it is due.
 """
 
 from __future__ import annotations
@@ -257,35 +269,154 @@ def redeem_invite(
     return _start_session(session, account, now)
 
 
-def sign_in(session: Session, *, staff_code: str, password: str, address: str) -> SignedIn:
-    """Check a staff code and password of an active account, and start a session."""
+@dataclass(frozen=True, slots=True)
+class SignInCheck:
+    """What :func:`prepare_sign_in` read: the throttling keys and the account to check."""
+
+    keys: tuple[str, str]
+    account_id: int | None
+    """None when no active account with a password has this staff code."""
+    password_hash: str
+
+
+def prepare_sign_in(session: Session, *, staff_code: str, address: str) -> SignInCheck:
+    """Step 1 of signing in, reads only: refuse a throttled attempt, find the account."""
     now = utcnow()
     keys = failure_keys(staff_code, address)
     _check_throttle(session, keys, now)
+    found = session.execute(
+        select(Account.id, Account.status, Account.password_hash)
+        .join(Person, Account.person_id == Person.id)
+        .where(Person.staff_code == normalise_staff_code(staff_code), Person.active.is_(True))
+    ).one_or_none()
+    if found is None or found.status != "active" or not found.password_hash:
+        return SignInCheck(keys=keys, account_id=None, password_hash="")
+    return SignInCheck(keys=keys, account_id=found.id, password_hash=found.password_hash)
+
+
+def password_ok(check: SignInCheck, password: str) -> bool:
+    """Step 2, no database: argon2 verification (about 0.1 s; hold no transaction).
+
+    Without an account it spends the same time on a throwaway hash, so the
+    answer's timing does not tell whether the staff code exists.
+    """
+    if check.account_id is None:
+        _spend_equal_time(password)
+        return False
+    return verify_password(check.password_hash, password)
+
+
+def finish_sign_in(session: Session, check: SignInCheck, *, verified: bool) -> SignedIn:
+    """Step 3, writes: count a failure (raises :class:`AuthError`) or start a session.
+
+    Throttling is checked again (other attempts may have failed meanwhile),
+    and the account must still be active with the password that was checked
+    (not disabled, nor its password changed, in between).
+    """
+    now = utcnow()
+    _check_throttle(session, check.keys, now)
+    if not verified or check.account_id is None:
+        raise _fail(session, check.keys, now, SIGN_IN_FAILED)
     account = session.scalar(
         select(Account)
         .join(Person, Account.person_id == Person.id)
-        .where(Person.staff_code == normalise_staff_code(staff_code), Person.active.is_(True))
+        .where(
+            Account.id == check.account_id,
+            Account.status == "active",
+            Account.password_hash == check.password_hash,
+            Person.active.is_(True),
+        )
+        .execution_options(populate_existing=True)
     )
-    if account is None or account.status != "active" or not account.password_hash:
-        _spend_equal_time(password)
-        raise _fail(session, keys, now, SIGN_IN_FAILED)
-    if not verify_password(account.password_hash, password):
-        raise _fail(session, keys, now, SIGN_IN_FAILED)
+    if account is None:
+        raise _fail(session, check.keys, now, SIGN_IN_FAILED)
     return _start_session(session, account, now)
 
 
-def current_user(session: Session, token: str) -> CurrentUser | None:
-    """The user of an unexpired session token of an active account, or None."""
+def sign_in(session: Session, *, staff_code: str, password: str, address: str) -> SignedIn:
+    """Check a staff code and password of an active account, and start a session.
+
+    All three steps in the caller's one transaction; a server should run them
+    apart (see the module's docstring).
+    """
+    check = prepare_sign_in(session, staff_code=staff_code, address=address)
+    return finish_sign_in(session, check, verified=password_ok(check, password))
+
+
+@dataclass(frozen=True, slots=True)
+class FoundSession:
+    """A valid session and whether its "last seen" time is due to be written."""
+
+    user: CurrentUser
+    stale: bool
+    """Last seen :data:`LAST_SEEN_RESOLUTION` ago or more: call :func:`touch_session`."""
+
+
+def find_session(session: Session, token: str) -> FoundSession | None:
+    """The user of an unexpired session token of an active account, or None; reads only.
+
+    One query (session, account, person and unit together): it runs on every
+    request.
+    """
     if not token:
         return None
     now = utcnow()
-    row = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(token)))
-    if row is None or row.expires_at <= now:
+    found = session.execute(
+        select(
+            WebSession.id,
+            WebSession.account_id,
+            WebSession.csrf_token,
+            WebSession.expires_at,
+            WebSession.last_seen_at,
+            Account.role,
+            Person.staff_code,
+            Person.full_name,
+            OrgUnit.code,
+            OrgUnit.name,
+        )
+        .join(Account, WebSession.account_id == Account.id)
+        .join(Person, Account.person_id == Person.id)
+        .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
+        .where(WebSession.token_hash == _digest(token), Account.status == "active")
+    ).one_or_none()
+    if found is None or found.expires_at <= now:
         return None
-    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:
-        row.last_seen_at = now  # coarse, so reading pages does not write on every request
-    return _user_of(session, row)
+    user = CurrentUser(
+        session_id=found.id,
+        account_id=found.account_id,
+        staff_code=found.staff_code,
+        full_name=found.full_name,
+        unit_code=found.code,
+        unit_name=found.name,
+        role=found.role,
+        csrf_token=found.csrf_token,
+        expires_at=found.expires_at,
+    )
+    return FoundSession(user=user, stale=now - found.last_seen_at >= LAST_SEEN_RESOLUTION)
+
+
+def touch_session(session: Session, session_id: int) -> None:
+    """Record that a session was used now (coarse: see :data:`LAST_SEEN_RESOLUTION`)."""
+    now = utcnow()
+    session.execute(
+        update(WebSession)
+        .where(WebSession.id == session_id, WebSession.last_seen_at <= now - LAST_SEEN_RESOLUTION)
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def current_user(session: Session, token: str) -> CurrentUser | None:
+    """The user of an unexpired session token of an active account, or None.
+
+    Reads and, when due, writes the last-seen time in the caller's transaction.
+    """
+    found = find_session(session, token)
+    if found is None:
+        return None
+    if found.stale:
+        touch_session(session, found.user.session_id)
+    return found.user
 
 
 def csrf_matches(user: CurrentUser, header: str) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lms_core.errors import NotFoundError
-from lms_core.exercises import ExerciseType
+from lms_core.exercises import Exercise, ExerciseType
 from lms_core.models import (
     Account,
     Attempt,
@@ -29,7 +29,7 @@ from lms_core.models import (
     Event,
     Response,
 )
-from lms_core.services.attempts import _exercise, exercise_score
+from lms_core.services.attempts import _exercise, _snapshot, exercise_score
 
 __all__ = [
     "AttemptForm",
@@ -222,8 +222,18 @@ def my_courses(session: Session, *, person_id: int) -> list[MyCourse]:
 class AttemptForm:
     """What a page needs to show an attempt: its own form and the answers saved so far."""
 
-    html: str
+    exercise: Exercise
+    kind: ExerciseType[Any]
+    seed: int
     responses: dict[str, Any]
+
+    def html(self, *, language: str) -> str:
+        """The form, rendered by the exercise's plugin for the attempt's own seed.
+
+        Pure: the server calls it after the transaction, so rendering never
+        holds SQLite's write lock.
+        """
+        return self.kind.render(self.exercise, seed=self.seed, language=language)
 
 
 def attempt_form(
@@ -231,21 +241,23 @@ def attempt_form(
     *,
     attempt: Attempt,
     types: Mapping[str, ExerciseType[Any]],
-    language: str,
 ) -> AttemptForm:
-    """The attempt's form, rendered by its plugin for the attempt's own seed.
+    """The attempt's exercise, seed and saved answers, to render its own form.
 
     The static page shows every learner the same order and question ids
     (seed 0); an attempt started on the server has its own seed, so the page
     swaps in this form.  A resumed attempt (second tab, reload) also gets
     the answers already autosaved, to put back in the form.
     """
-    snapshot = session.get_one(CourseVersion, attempt.course_version_id).snapshot
-    exercise, kind = _exercise(snapshot, attempt.exercise_id, types)
+    exercise, kind = _exercise(
+        _snapshot(session, attempt.course_version_id), attempt.exercise_id, types
+    )
     saved = session.execute(
         select(Response.question_id, Response.answer).where(Response.attempt_id == attempt.id)
     ).tuples()
     return AttemptForm(
-        html=kind.render(exercise, seed=attempt.seed, language=language),
+        exercise=exercise,
+        kind=kind,
+        seed=attempt.seed,
         responses={qid: answer for qid, answer in saved},
     )

@@ -122,6 +122,16 @@ class Scope:
     def whole_tree(self) -> bool:
         return self.root_path is None
 
+    @classmethod
+    def everything(cls) -> Scope:
+        """The whole tree, for the operator at the command line (``account_id`` 0: no account).
+
+        Whoever runs ``lms`` with the project's configuration can read the
+        database directly anyway, so signing in would protect nothing there;
+        servers must keep using :func:`scope_of_account`.
+        """
+        return cls(account_id=0, role="operator", root_id=None, root_path=None, root_code=None)
+
 
 def scope_of_account(session: Session, account_id: int) -> Scope:
     """The read scope of an account; :class:`ForbiddenError` for learners.

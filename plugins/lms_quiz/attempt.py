@@ -271,6 +271,25 @@ def _id_plan(quiz: Quiz) -> tuple[list[tuple[Question, Role, int]], int]:
     return wanted, sum(count for _, _, count in wanted)
 
 
+def _stream(quiz: Quiz, seed: int, total: int) -> list[str]:
+    """The first ``total`` slices of attempt ``seed``'s id stream (see :func:`_derive_ids_careful`).
+
+    Raw digests joined and cut into hex groups by ``bytes.hex(sep, n)`` and
+    ``split()`` in C: the same slices as cutting the hex digest in a Python
+    loop, for less than half the cost, which matters because every marked
+    attempt derives them.  ``PUBLIC_ID_HEX`` must be even (whole bytes).
+    """
+    base = f"{seed}:{quiz.id}:"
+    per_digest = 64 // (PUBLIC_ID_HEX // 2)
+    raw = b"".join(
+        [
+            hashlib.blake2b(f"{base}{block}".encode(), digest_size=64).digest()
+            for block in range(-(-total // per_digest))
+        ]
+    )
+    return raw[: total * (PUBLIC_ID_HEX // 2)].hex(" ", PUBLIC_ID_HEX // 2).split()
+
+
 def _derive_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
     """Every public id of attempt ``seed``: the fast path of :func:`_derive_ids_careful`.
 
@@ -282,14 +301,7 @@ def _derive_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
         quiz, "ids", lambda: _id_plan(quiz)
     )
     wanted, total = plan
-    base = f"{seed}:{quiz.id}:"
-    per_digest = 128 // PUBLIC_ID_HEX
-    joined = "".join(
-        hashlib.blake2b(f"{base}{block}".encode(), digest_size=64).hexdigest()
-        for block in range(-(-total // per_digest))
-    )
-    step = PUBLIC_ID_HEX
-    slices = [joined[i : i + step] for i in range(0, total * step, step)]
+    slices = _stream(quiz, seed, total)
     out: dict[tuple[int, str], IdMap] = {}
     position = 0
     for question, role, count in wanted:
@@ -300,6 +312,48 @@ def _derive_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
             return _derive_ids_careful(quiz, seed)
         out[(id(question), role)] = IdMap(tuple(chunk), index)
     return out
+
+
+def id_starts(quiz: Quiz) -> dict[tuple[int, str], int]:
+    """Where each collection's ids begin in the attempt's stream (same for every seed).
+
+    Keyed like :func:`attempt_ids`.  With :func:`attempt_index` this lets a
+    marker compiled once per quiz turn a public id into a position in its own
+    list without a map per question and attempt.
+    """
+
+    def compute() -> dict[tuple[int, str], int]:
+        wanted, _ = _id_plan(quiz)
+        starts: dict[tuple[int, str], int] = {}
+        position = 0
+        for question, role, count in wanted:
+            starts[(id(question), role)] = position
+            position += count
+        return starts
+
+    return static_plan(quiz, "id_starts", compute)
+
+
+def attempt_index(quiz: Quiz, seed: int) -> dict[str, int] | None:
+    """Every public id of attempt ``seed`` mapped to its place in the stream.
+
+    The ids of a collection are the stream's slices from its
+    :func:`id_starts` on, exactly as :func:`public_ids` hands them out, so a
+    public id maps back to ``index[id] - start`` when that lies within the
+    collection, and to nothing otherwise.  None when any id repeats anywhere
+    in the attempt (a few times in 10^7 attempts of a 50-option quiz): then
+    one place per id cannot describe the attempt and callers use
+    :func:`attempt_ids`, which also covers the careful derivation.  Not
+    cached: marking derives it once per attempt and keeping it would only
+    cost memory and a lock.
+    """
+    plan: tuple[list[tuple[Question, Role, int]], int] = static_plan(
+        quiz, "ids", lambda: _id_plan(quiz)
+    )
+    total = plan[1]
+    slices = _stream(quiz, seed, total)
+    index = dict(zip(slices, range(total), strict=True))
+    return index if len(index) == total else None
 
 
 def _derive_ids_careful(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
@@ -345,9 +399,9 @@ def _derive_ids_careful(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
 def attempt_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
     """:func:`_derive_ids`, remembered for the last few attempts.
 
-    Rendering a view or marking an attempt asks for the ids of every
-    question; deriving them once per attempt instead of once per question
-    was the largest saving in ``benchmarks/quiz_grading``.  The cache holds
+    Rendering a view asks for the ids of every question; deriving them once
+    per attempt instead of once per question was the largest saving in
+    ``benchmarks/quiz_grading`` before marking moved to :func:`attempt_index`.  The cache holds
     the quiz itself, so an entry is only reused for the very same object.
     """
     key = (id(quiz), seed)

@@ -6,6 +6,8 @@ exactly like a third-party plugin.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +18,15 @@ from lms_core.exercises import Block, ExerciseType, Grade, Interaction, extract_
 from lms_core.hookspecs import hookimpl
 from lms_core.text import read_utf8
 from lms_quiz.aiken import import_aiken
+from lms_quiz.analysis import QuizItems
+from lms_quiz.analysis import load as load_for_analysis
+from lms_quiz.attempt import selected_questions
 from lms_quiz.gift import ImportResult, export_gift, import_gift
 from lms_quiz.grading import grade_quiz
 from lms_quiz.model import Quiz
 from lms_quiz.parse import parse_quiz
 from lms_quiz.render import render_quiz
-from lms_quiz.view import public_view
+from lms_quiz.view import full_marks, public_view
 from lms_quiz.write import write_lesson
 from lms_quiz.xapi import interactions
 
@@ -46,6 +51,27 @@ class QuizType:
 
     def interactions(self, exercise: Quiz) -> list[Interaction]:
         return interactions(exercise)
+
+    def analyse(self, data: Mapping[str, Any]) -> QuizItems:
+        """A stored quiz ready for item analysis (an optional method of exercise
+        types, used by :func:`lms_core.services.reports.item_analysis`): maps
+        each attempt's public ids back to the author's questions and options."""
+        return load_for_analysis(data)
+
+    def sample_response(
+        self, exercise: Quiz, *, seed: int, skill: float, rng: random.Random
+    ) -> dict[str, object]:
+        """A plausible learner's response: each question right with chance ``skill``.
+
+        For demos, load tests and benchmarks (an optional method of exercise
+        types): right answers are full-marks responses, the others are left
+        unanswered, which scores nothing.
+        """
+        return {
+            q.id: full_marks(exercise, q, seed=seed)
+            for q in selected_questions(exercise, seed=seed)
+            if rng.random() < skill
+        }
 
 
 QUIZ_TYPE = QuizType()

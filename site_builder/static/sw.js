@@ -6,7 +6,11 @@
 var VERSION = "__BUILD_ID__";
 var PREFIX = "taphuan-";
 var CACHE = PREFIX + VERSION;
-var SHELL = ["./", "./index.html", "./offline.html", "./assets/site.css", "./assets/site.js", "./manifest.webmanifest"];
+var SHELL = ["./", "./index.html", "./offline.html", "./assets/site.css", "./assets/site.js", "./manifest.webmanifest",
+  // certificate checks work offline (docs/certificates.md); the JSON is network first, so a
+  // newer key list or revocation list replaces the cached one whenever the page is online
+  "./verify/", "./verify/index.html", "./verify/keys.json", "./verify/revoked.json",
+  "./assets/verify.js", "./assets/verify.css"];
 
 function scoped(url) { return new URL(url, self.registration.scope).href; }
 
