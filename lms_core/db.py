@@ -75,6 +75,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if backend == "postgresql":
         kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {"connect_timeout": 10}
+        # lms serve answers up to ~40 requests at once per process (the
+        # threadpool); SQLAlchemy's default 5 + 10 made the rest open and close
+        # connections under load.  10 kept + 30 at peaks per process: two
+        # workers stay below PostgreSQL's default of 100 connections.
+        kwargs["pool_size"] = 10
+        kwargs["max_overflow"] = 30
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError, ImportError):
