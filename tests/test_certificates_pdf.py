@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import unicodedata
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -332,6 +333,14 @@ def test_render_many_is_lazy_and_reuses_one_compiler(renderer: Renderer) -> None
     first = next(rendered)
     assert first.startswith(b"%PDF")
     assert len(list(rendered)) == 2
+
+
+def test_one_renderer_shared_by_threads(renderer: Renderer) -> None:
+    """A server's request threads may share the process's Renderer."""
+    docs = [make_doc(serial=f"37-2026-{n:06d}", name=f"Người {n}") for n in range(4)]
+    expected = [renderer.render(doc) for doc in docs]
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(renderer.render, docs)) == expected
 
 
 def test_render_to_files_on_several_processes(

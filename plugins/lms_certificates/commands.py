@@ -20,8 +20,9 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
+from lms_certificates import export as exporting
 from lms_certificates import keys as keyring
-from lms_certificates import service
+from lms_certificates import ob3, service
 from lms_certificates.extract import token_of_input
 from lms_certificates.settings import IssuerSettings, find_project, today_vn
 from lms_certificates.token import (
@@ -136,7 +137,7 @@ def keys_list_command() -> None:
 
 @click.group("certificates")
 def certificates_group() -> None:
-    """Certificates: list, show, verify, revoke, expiring, issue-pending, publish."""
+    """Certificates: list, show, verify, revoke, expiring, issue-pending, publish, export."""
 
 
 def _verdict_line(entry: service.CertificateEntry) -> str:
@@ -355,9 +356,103 @@ def certificates_issue_pending_command() -> None:
     help="Site folder to write verify/keys.json and verify/revoked.json in (default: the output).",
 )
 def certificates_publish_command(out: Path | None) -> None:
-    """Write the public keys and the revocation list into the built site."""
+    """Write the public keys and the revocation list into the built site.
+
+    With [site] base_url set, also the Open Badges issuer profile and keys
+    (verify/ob3/issuer.json, jwks.json, keys/<kid>.json).
+    """
     project = _project()
+    settings = _settings(project)
+    site = out or project.output_dir
     with _reading(project) as session:
-        written = service.publish_lists(session, output_dir=out or project.output_dir)
+        written = service.publish_lists(session, output_dir=site)
+        if settings.base_url:
+            written += ob3.publish_issuer(
+                session, output_dir=site, base_url=settings.base_url, name=settings.issuer
+            )
     for path in written:
         click.echo(f"wrote {path}")
+
+
+# ---------------------------------------------------------------- lms certificates export
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@certificates_group.command("export")
+@click.option("--org", required=True, help="Unit code (the person's current unit).")
+@click.option("--subtree", is_flag=True, help="Include every unit below --org.")
+@click.option("--course", help="Course slug.")
+@click.option("--from", "date_from", type=_DATE, help="First issue date (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=_DATE, help="Last issue date (YYYY-MM-DD).")
+@click.option("--include-revoked", is_flag=True, help="Revoked certificates too (not for ob3).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(exporting.FORMATS),
+    required=True,
+    help="zip: PDFs + manifest.csv; pdf: one PDF to print; csv/xlsx: a list; "
+    "ob3: Open Badges 3.0 credentials (a folder, or a .zip).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The file to write (for ob3: a folder, or a file ending in .zip).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes rendering PDFs (default: every core).",
+)
+@click.option("--lang", type=click.Choice(["vi", "en"]), help="Default: the project's language.")
+def certificates_export_command(
+    org: str,
+    subtree: bool,
+    course: str | None,
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    include_revoked: bool,
+    fmt: exporting.ExportFormat,
+    out: Path,
+    workers: int | None,
+    lang: str | None,
+) -> None:
+    """Export certificates for HR: PDFs in a zip, one PDF to print, a list, or Open Badges.
+
+    Re-running writes the same bytes (XLSX aside) and never duplicates; an
+    interrupted PDF export resumes from its work folder (<out>.parts). The
+    progress bar goes to stderr and is drawn when stderr is a terminal.
+    """
+    project = _project()
+    settings = _settings(project)
+    language = lang or project.config.language
+    target = exporting.check_output(out, settings=settings)
+    filters = exporting.ExportFilters(
+        unit_code=org,
+        subtree=subtree,
+        course=course,
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None,
+        include_revoked=include_revoked,
+    )
+    # Read in a read-only transaction; render with no transaction open (a long
+    # export must not hold SQLite's write lock); then log it in a short one.
+    with _reading(project) as session:
+        selection = exporting.select_for_export(session, filters, fmt=fmt, settings=settings)
+    total = len(selection.items)
+    with click.progressbar(
+        length=max(total, 1), label=f"{total} certificates", file=sys.stderr
+    ) as bar:
+        count = exporting.write_export(
+            selection,
+            target,
+            fmt=fmt,
+            settings=settings,
+            language=language,
+            workers=workers,
+            progress=bar.update,
+        )
+    with _writing(project) as session:
+        exporting.record_export(session, filters=filters, fmt=fmt, count=count)
+    click.echo(f"wrote {target} ({count} certificates)")

@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import re
+import threading
 import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -402,8 +403,11 @@ class Renderer:
     """Turns certificates into PDFs with one typst compiler and one font set, reused.
 
     Building the compiler and loading fonts costs far more than a certificate,
-    so a process makes one Renderer and renders everything through it.  Not
-    thread-safe: one Renderer per thread or process.
+    so a process makes one Renderer and renders everything through it.  It may
+    be shared by threads (a server's request threads): compiles take turns
+    behind a lock, since one typst compiler is one piece of mutable state.
+    Never fork a process whose Renderer has compiled (typst's threads do not
+    survive a fork); spawn instead, as ``render_to_files`` does.
 
     ``theme_dir`` is the project's ``theme/`` folder (beside ``lms.toml``):
     ``theme/certificates/<name>.typ`` overrides the built-in template of that
@@ -423,6 +427,7 @@ class Renderer:
             str(PAGE), root=str(_FS_ROOT), font_paths=self.fonts, ignore_system_fonts=True
         )
         self._paths: dict[str, tuple[Path, str]] = {}
+        self._lock = threading.Lock()
 
     def template_path(self, name: str) -> Path:
         """The file of template ``name``: the project's override, else the built-in one."""
@@ -446,9 +451,10 @@ class Renderer:
         path, typst_path = self._resolve(template)
         inputs = {"certificate": self.data_json(doc), "template": typst_path}
         try:
-            pdf = self._compiler.compile(
-                format="pdf", sys_inputs=inputs, timestamp=_timestamp(doc.issued)
-            )
+            with self._lock:
+                pdf = self._compiler.compile(
+                    format="pdf", sys_inputs=inputs, timestamp=_timestamp(doc.issued)
+                )
         except typst.TypstError as error:
             raise CertificateTemplateError(_problems(error, path), template=template) from None
         assert isinstance(pdf, bytes)

@@ -70,7 +70,9 @@ class CertificatesPlugin:
 
     @hookimpl
     def lms_site_built(self, project: Project, output_dir: Path) -> list[Path] | None:
-        """Publish ``verify/keys.json`` and ``verify/revoked.json`` with the site.
+        """Publish ``verify/keys.json`` and ``verify/revoked.json`` with the site, and,
+        when ``[site] base_url`` is set, the Open Badges issuer profile and keys
+        (``verify/ob3/issuer.json``, ``jwks.json``, ``keys/<kid>.json``).
 
         Nothing is written for a project without a database file yet, or
         whose issuer has no key yet (the verify page then says the site
@@ -80,6 +82,7 @@ class CertificatesPlugin:
         """
         from sqlalchemy import select
 
+        from lms_certificates.ob3 import publish_issuer
         from lms_certificates.service import publish_lists
         from lms_core.db import read_only
         from lms_core.models import SigningKey
@@ -102,6 +105,14 @@ class CertificatesPlugin:
                 if session.scalar(select(SigningKey.id).limit(1)) is None:
                     return None
                 written = publish_lists(session, output_dir=output_dir)
+                site = project.config.site
+                if site.base_url:
+                    written += publish_issuer(
+                        session,
+                        output_dir=output_dir,
+                        base_url=site.base_url,
+                        name=project.config.certificates.issuer,
+                    )
         finally:
             engine.dispose()
         return [path.relative_to(output_dir) for path in written]
