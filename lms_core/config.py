@@ -86,6 +86,15 @@ class CertificatesConfig(_Strict):
         le=3650,
         description="completing again this many days before expiry (or later) renews",
     )
+    signatory_name: str = Field(
+        default="", max_length=120, description="who signs the paper (printed, not signed)"
+    )
+    signatory_title: str = Field(
+        default="", max_length=160, description="the signatory's title, e.g. KT. CHỦ TỊCH"
+    )
+    place: str = Field(default="", max_length=80, description="place of signing, e.g. Ninh Bình")
+    logo: str = Field(default="", description="image file printed above the issuer's name")
+    seal: str = Field(default="", description="image of the seal, printed by the signature")
 
     @field_validator("issuer")
     @classmethod
@@ -94,6 +103,11 @@ class CertificatesConfig(_Strict):
         if not value:
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("signatory_name", "signatory_title", "place")
+    @classmethod
+    def _nfc_text(cls, value: str) -> str:
+        return unicodedata.normalize("NFC", " ".join(value.split()))
 
 
 class ProjectConfig(_Strict):
@@ -277,6 +291,14 @@ key_dir = ""
 # Completing a course again this many days before the certificate expires,
 # or any time after, renews it: the new certificate names the old one.
 renew_within_days = 60
+# Printed on the paper (not part of the signed token): who signs, their
+# title, the place of signing, and images (paths relative to this file) of
+# the logo and the seal.  Empty: not printed.
+signatory_name = ""
+signatory_title = ""
+place = ""
+logo = ""
+seal = ""
 """
 
 

@@ -251,6 +251,42 @@ def test_merged_pdf_has_a_page_per_certificate_in_listing_order(
         export(engine, settings, "pdf", out, dataclasses.replace(course, unit_code="13366"))
 
 
+def test_signatory_place_and_seal_from_lms_toml_are_printed(
+    engine: Engine, world: World, project: Project, tmp_path: Path
+) -> None:
+    """``[certificates]`` signatory, title, place, logo and seal reach the paper
+    (NFC, paths relative to lms.toml); they are printed, not signed."""
+    import unicodedata
+
+    from lms_core.config import load_config
+
+    assert project.config_path is not None
+    seal = project.root / "con-dau.svg"
+    seal.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">'
+        '<circle cx="20" cy="20" r="18" fill="red"/></svg>',
+        encoding="utf-8",
+    )
+    text = project.config_path.read_text(encoding="utf-8")
+    for key, value in (
+        ("signatory_name", unicodedata.normalize("NFD", "Trần Văn Hưởng")),
+        ("signatory_title", "KT. CHỦ TỊCH"),
+        ("place", "Ninh Bình"),
+        ("seal", "con-dau.svg"),
+    ):
+        text = text.replace(f'{key} = ""', f'{key} = "{value}"', 1)
+    project.config_path.write_text(text, encoding="utf-8")
+    settings = dataclasses.replace(
+        IssuerSettings.of(load_config(project.config_path)), base_url=BASE
+    )
+    assert settings.seal == seal and settings.signatory_name == "Trần Văn Hưởng"
+    out = tmp_path / "ky.pdf"
+    assert export(engine, settings, "pdf", out) == 3
+    printed = pdf_text(out.read_bytes(), tmp_path)
+    for expected in ("Trần Văn Hưởng", "KT. CHỦ TỊCH", "Ninh Bình, ngày"):
+        assert expected in printed, expected
+
+
 # --------------------------------------------------------------------------- lists
 
 

@@ -562,7 +562,13 @@ def safe_name(serial: str) -> str:
 def certificate_doc(item: ExportItem, *, settings: IssuerSettings) -> CertificateDoc:
     """What the paper prints: the signed token's fields, and its verify link for the QR code."""
     return CertificateDoc.from_payload(
-        decode_token(item.token), verify_url=settings.verify_url(item.token)
+        decode_token(item.token),
+        verify_url=settings.verify_url(item.token),
+        signatory_name=settings.signatory_name,
+        signatory_title=settings.signatory_title,
+        place=settings.place,
+        logo=settings.logo,
+        seal=settings.seal,
     )
 
 

@@ -41,6 +41,11 @@ class IssuerSettings:
     base_url: str = ""
     project_root: Path | None = None
     output_dir: Path | None = None
+    signatory_name: str = ""
+    signatory_title: str = ""
+    place: str = ""
+    logo: Path | None = None
+    seal: Path | None = None
 
     @classmethod
     def of(cls, project: Project) -> IssuerSettings:
@@ -53,6 +58,11 @@ class IssuerSettings:
             base_url=config.site.base_url,
             project_root=project.root,
             output_dir=project.output_dir,
+            signatory_name=config.certificates.signatory_name,
+            signatory_title=config.certificates.signatory_title,
+            place=config.certificates.place,
+            logo=project.root / config.certificates.logo if config.certificates.logo else None,
+            seal=project.root / config.certificates.seal if config.certificates.seal else None,
         )
 
     def verify_url(self, token: str) -> str:
