@@ -11,6 +11,7 @@ from benchmarks import (
     course_check,
     quiz_grading,
     report_export,
+    reports,
     serve_load,
     site_build,
     staff_import,
@@ -30,6 +31,15 @@ BENCHMARKS: dict[str, Callable[..., Benchmark | None]] = {
 }
 """Each factory returns its benchmark, or None when it cannot run here (it prints why)."""
 
+SUITES: dict[str, Callable[..., str | None]] = {
+    "reports": reports.suite,
+    "reports_analyzed": reports.suite_analysed,
+    "reports_pg": reports.suite_pg,
+}
+"""Several side-by-side measurements sharing one costly set-up (a generated province):
+each runs them itself, with the harness, and returns one Markdown table (None: skipped,
+it prints why)."""
+
 SERVER_SIDE = frozenset({"serve_load", "serve_load_pg"})
 """Their work happens in server subprocesses: this process's peak memory says nothing of it."""
 
@@ -39,15 +49,21 @@ FORK_UNSAFE = frozenset({"certificates"})
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("names", nargs="*", help=f"any of: {', '.join(BENCHMARKS)}")
+    parser.add_argument("names", nargs="*", help=f"any of: {', '.join([*BENCHMARKS, *SUITES])}")
     parser.add_argument("--quick", action="store_true", help="small sizes, one round (for CI)")
     parser.add_argument("--rounds", type=int, help="rounds per side (default 3, quick 1)")
     args = parser.parse_args(argv)
-    unknown = [n for n in args.names if n not in BENCHMARKS]
+    unknown = [n for n in args.names if n not in BENCHMARKS and n not in SUITES]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
     rounds = args.rounds or (1 if args.quick else 3)
-    for name in args.names or list(BENCHMARKS):
+    for name in args.names or [*BENCHMARKS, *SUITES]:
+        if name in SUITES:
+            markdown = SUITES[name](quick=args.quick, rounds=rounds)
+            if markdown is not None:
+                print(markdown, flush=True)
+                print()
+            continue
         bench = BENCHMARKS[name](quick=args.quick)
         if bench is None:
             continue

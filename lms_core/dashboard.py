@@ -15,11 +15,15 @@ told apart by colour), carry a ``<title>``, and every chart is followed by a
 visually hidden table of the same numbers for screen readers.
 
 Counts come from three grouped queries over the whole subtree (units,
-enrolments by unit × course × status, active people by unit), rolled up the
+current enrolments by unit × course, active people by unit), rolled up the
 tree in Python, whatever the number of units: a province of 1,500 units is
-three queries, not one per unit per course.  The numbers are those of
-:func:`lms_core.services.scope.unit_progress` (same statuses, same overdue
-rule, same scope), which also checks the unit and course asked for.
+three queries, not one per unit per course.  The numbers are those of the
+``rollup`` report (:func:`lms_core.services.reports.rollup`), so HR reads one
+completion rate for a unit whichever they open: one *current* enrolment per
+active person and course (the latest not withdrawn, the same subquery),
+completed = a completion recorded for it, overdue = not completed and past
+its due date.  A person enrolled again to renew counts once, with the new
+enrolment; someone who has left does not count.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from lms_core.errors import LmsError
-from lms_core.models import COURSE_STATUSES, Course, Enrolment, OrgUnit, Person
+from lms_core.models import COURSE_STATUSES, Completion, Course, Enrolment, OrgUnit, Person
 from lms_core.report_formats import (
     VN_TZ,
     display_width,
@@ -47,6 +51,7 @@ from lms_core.report_formats import (
     template_environment,
     truncate_to_width,
 )
+from lms_core.services.reports import _current_enrolments
 from lms_core.services.scope import (
     ChildProgress,
     Counts,
@@ -54,7 +59,8 @@ from lms_core.services.scope import (
     Scope,
     UnitProgress,
     UnitRef,
-    unit_progress,
+    _course_id,
+    _scoped_unit,
 )
 
 __all__ = [
@@ -75,7 +81,6 @@ MARKER = ".lms-dashboard"
 """A file in a dashboard folder: only such a folder is overwritten and pruned."""
 
 _SAFE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-_ACTIVE = ("enrolled", "in_progress")
 _ROW = 52
 """Height of a compact bar row (label and numbers on one line, the bar below): a
 44 px touch target and a gap.  Used for units, whose names are short."""
@@ -114,8 +119,10 @@ _WORDS: dict[str, dict[str, str]] = {
         "table_course": "Số liệu theo khóa học",
         "table_unit": "Số liệu theo đơn vị trực thuộc",
         "footer": (
-            "Số liệu tính đến ngày {date}. Tỷ lệ hoàn thành = đã hoàn thành / lượt ghi danh "
-            "(không tính lượt đã rút). Quá hạn: chưa hoàn thành khi đã qua hạn."
+            "Số liệu tính đến ngày {date}, như báo cáo tỷ lệ hoàn thành theo đơn vị: mỗi cán bộ "
+            "đang công tác tính một lượt cho mỗi khóa học (lượt ghi danh gần nhất chưa rút). "
+            "Tỷ lệ hoàn thành = đã hoàn thành / lượt ghi danh. Quá hạn: chưa hoàn thành khi "
+            "đã qua hạn."
         ),
     },
     "en": {
@@ -143,8 +150,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "table_course": "Numbers by course",
         "table_unit": "Numbers by unit below",
         "footer": (
-            "Figures as of {date}. Completion rate = completed / enrolments (withdrawn ones "
-            "not counted). Overdue: not completed after the due date."
+            "Figures as of {date}, as in the completion by unit report: each active staff "
+            "member counts once per course (their latest enrolment not withdrawn). Completion "
+            "rate = completed / enrolments. Overdue: not completed after the due date."
         ),
     },
 }
@@ -185,7 +193,7 @@ class UnitPage:
 
 
 def _active(counts: Counts) -> int:
-    """Enrolments that count for the rate: everything but withdrawn."""
+    """Enrolments that count for the rate: everything but withdrawn (none, for current ones)."""
     return counts.enrolled + counts.in_progress + counts.completed
 
 
@@ -247,11 +255,20 @@ def _subtree(
     session: Session,
     scope: Scope,
     *,
-    root_path: str,
-    course: str | None,
+    root: OrgUnit,
+    course_id: int | None,
     today: dt.date,
 ) -> tuple[dict[int, _Node], dict[str, str]]:
-    """Every unit of the subtree with its own and its subtree's tallies: three queries."""
+    """Every unit of the subtree with its own and its subtree's tallies: three queries.
+
+    Enrolments are counted as the ``rollup`` report counts them (module
+    docstring): the current enrolment of each active person and course, from
+    the report's own subquery, so the two cannot drift apart.  ``completed``
+    is a completion recorded for it, ``in_progress`` and ``enrolled`` (not
+    started) split the rest by status, ``overdue`` is not completed and past
+    due; nothing is ``withdrawn``.
+    """
+    root_path = root.path
     within = and_(_under(root_path), _in_scope(scope))
     nodes: dict[int, _Node] = {}
     for uid, code, name, kind, parent_id, path in session.execute(
@@ -269,42 +286,41 @@ def _subtree(
     def chain(path: str) -> list[_Node]:
         return [nodes[i] for i in _ids(path) if i in nodes]
 
-    overdue = case(
-        (
-            and_(
-                Enrolment.due_on.is_not(None),
-                Enrolment.due_on < today,
-                Enrolment.status.in_(_ACTIVE),
-            ),
-            1,
-        ),
-        else_=0,
-    )
+    current = _current_enrolments(scope, root, course_id=course_id, cohort_ids=None)
+    open_ = Completion.id.is_(None)
+    started = case((and_(open_, Enrolment.status == "in_progress"), 1), else_=0)
+    late = case((and_(open_, Enrolment.due_on.is_not(None), Enrolment.due_on < today), 1), else_=0)
     query = (
         select(
             OrgUnit.id,
             Course.slug,
             Course.title,
-            Enrolment.status,
             func.count(Enrolment.id),
-            func.sum(overdue),
+            func.sum(case((open_, 0), else_=1)),
+            func.sum(started),
+            func.sum(late),
         )
         .select_from(Enrolment)
+        .join(current, current.c.id == Enrolment.id)
         .join(Person, Enrolment.person_id == Person.id)
         .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
         .join(Course, Enrolment.course_id == Course.id)
-        .where(within)
-        .group_by(OrgUnit.id, Course.slug, Course.title, Enrolment.status)
+        .outerjoin(Completion, Completion.enrolment_id == Enrolment.id)
+        .group_by(OrgUnit.id, Course.slug, Course.title)
     )
-    if course is not None:
-        query = query.where(Course.slug == course)
     titles: dict[str, str] = {}
-    for uid, slug, title, status, count, late in session.execute(query).tuples():
+    for uid, slug, title, count, done, going, overdue in session.execute(query).tuples():
         titles[slug] = title
         node = nodes[uid]
+        counted = {
+            "completed": int(done or 0),
+            "in_progress": int(going or 0),
+            "enrolled": int(count) - int(done or 0) - int(going or 0),
+            "overdue": int(overdue or 0),
+        }
         for tally in (node.here, *(n.total for n in chain(node.path))):
-            tally[(slug, status)] = tally.get((slug, status), 0) + int(count)
-            tally[(slug, "overdue")] = tally.get((slug, "overdue"), 0) + int(late or 0)
+            for key, value in counted.items():
+                tally[(slug, key)] = tally.get((slug, key), 0) + value
 
     for uid, count in session.execute(
         select(OrgUnit.id, func.count(Person.id))
@@ -528,6 +544,30 @@ def _course_title(session: Session, course: str | None) -> str | None:
     return session.scalar(select(Course.title).where(Course.slug == course))
 
 
+def _top(
+    session: Session, scope: Scope, unit_code: str, course: str | None
+) -> tuple[OrgUnit, int | None, list[UnitRef]]:
+    """The unit asked for, the course's id, and the unit's ancestors inside the scope.
+
+    A unit (or course) outside the scope or missing is the same
+    :class:`~lms_core.errors.NotFoundError` as everywhere (codes cannot be
+    probed).  The ancestors are the breadcrumbs, top first; the last one is
+    the parent, when the reader may go up to it.
+    """
+    unit = _scoped_unit(session, scope, unit_code)
+    course_id = _course_id(session, course)
+    trail: list[UnitRef] = []
+    above = _ids(unit.path)[:-1]
+    if above:
+        for code, name, kind in session.execute(
+            select(OrgUnit.code, OrgUnit.name, OrgUnit.kind)
+            .where(OrgUnit.id.in_(above), _in_scope(scope))
+            .order_by(OrgUnit.path)
+        ).tuples():
+            trail.append(UnitRef(code, name, kind))
+    return unit, course_id, trail
+
+
 def dashboard_page(
     session: Session,
     scope: Scope,
@@ -536,24 +576,16 @@ def dashboard_page(
     course: str | None = None,
     today: dt.date | None = None,
 ) -> UnitPage:
-    """One unit's page for the server: its progress and its ancestors inside the scope.
+    """One unit's page for the server: its numbers and its ancestors inside the scope.
 
-    :func:`unit_progress` checks that the unit (and course) exist in the
-    scope, with its "not found" for anything outside.
+    The same queries as the static folder (:func:`_subtree`, on this unit's
+    subtree only), so the server's page and the static one are the same page.
     """
     today = today or _vietnam_today()
-    progress = unit_progress(session, scope, unit_code=unit_code, course=course, today=today)
-    path = session.scalar(select(OrgUnit.path).where(OrgUnit.code == progress.unit.code))
-    trail: list[UnitRef] = []
-    if path is not None:
-        above = _ids(path)[:-1]
-        if above:
-            for code, name, kind in session.execute(
-                select(OrgUnit.code, OrgUnit.name, OrgUnit.kind)
-                .where(OrgUnit.id.in_(above), _in_scope(scope))
-                .order_by(OrgUnit.path)
-            ).tuples():
-                trail.append(UnitRef(code, name, kind))
+    unit, course_id, trail = _top(session, scope, unit_code, course)
+    nodes, titles = _subtree(session, scope, root=unit, course_id=course_id, today=today)
+    parent = trail[-1] if trail else None  # the scope is a subtree: the parent, if any
+    progress = _progress(nodes[unit.id], nodes, titles, parent=parent, course=course, today=today)
     return UnitPage(progress, trail, _course_title(session, course))
 
 
@@ -573,7 +605,7 @@ class DashboardReport:
     removed: int
     """Pages of units no longer in the subtree, removed from an earlier run."""
     enrolments: int
-    """Enrolments counted at the top (withdrawn included): the export's size."""
+    """Current enrolments counted at the top (one per active person and course)."""
 
 
 def _page_name(code: str) -> str:
@@ -632,13 +664,11 @@ def write_dashboard(
     subtree are removed); any other non-empty folder is refused.
     """
     today = today or _vietnam_today()
-    top = unit_progress(session, scope, unit_code=unit_code, course=course, today=today)
-    root_path = session.scalar(select(OrgUnit.path).where(OrgUnit.code == top.unit.code))
-    if root_path is None:  # pragma: no cover - unit_progress found it a moment ago
-        raise LmsError(f"no unit with code '{unit_code}'")
-    nodes, titles = _subtree(session, scope, root_path=root_path, course=course, today=today)
+    unit, course_id, top_trail = _top(session, scope, unit_code, course)
+    nodes, titles = _subtree(session, scope, root=unit, course_id=course_id, today=today)
     course_title = _course_title(session, course)
-    root = next(n for n in nodes.values() if n.path == root_path)
+    root = nodes[unit.id]
+    top_parent = top_trail[-1] if top_trail else None
     names = {n.id: _page_name(n.ref.code) for n in nodes.values() if n.id != root.id}
     folded: dict[str, str] = {}
     for name in names.values():
@@ -672,7 +702,7 @@ def write_dashboard(
     written: set[str] = set()
     for node in nodes.values():
         at_root = node.id == root.id
-        parent = top.parent if at_root else nodes[node.parent_id or root.id].ref
+        parent = top_parent if at_root else nodes[node.parent_id or root.id].ref
         trail = [nodes[i].ref for i in _ids(node.path) if i in nodes and i != node.id]
         progress = _progress(node, nodes, titles, parent=parent, course=course, today=today)
         html = render_unit_page(
@@ -697,7 +727,7 @@ def write_dashboard(
         largest_gzip=largest,
         over_budget=over,
         removed=removed,
-        enrolments=sum(c.counts.total for c in top.courses),
+        enrolments=sum(count for (_, key), count in root.total.items() if key != "overdue"),
     )
 
 

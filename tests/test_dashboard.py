@@ -4,9 +4,11 @@ The world is the manager tests' (tests/test_manage.py): the built-in Ninh
 Bình tree (129 communes and wards, provincial agencies), two residential
 groups under ward 13285, learners with real progress, on SQLite and
 PostgreSQL.  Every static page is compared with the page the server renders
-from :func:`unit_progress` for the same unit, so the three-query roll-up
-is held to the manager's numbers.  The browser checks (axe-core, a 360 px
-phone, no CSP violation, keyboard) skip cleanly without Chromium.
+for the same unit, and the rates with the ``rollup`` report's (one current
+enrolment per active person and course), including a renewal, a
+re-enrolment and someone who left, where counting every enrolment would
+differ.  The browser checks (axe-core, a 360 px phone, no CSP violation,
+keyboard) skip cleanly without Chromium.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, update
 from test_http_learner import COURSE
 from test_manage import TODAY, world  # noqa: F401 - the shared world fixture
 
@@ -29,8 +31,10 @@ from lms_core.dashboard import HTML_BUDGET, MARKER, UnitPage, dashboard_page, re
 from lms_core.dashboard import write_dashboard as write
 from lms_core.db import session_factory
 from lms_core.errors import LmsError, NotFoundError
-from lms_core.models import OrgUnit
-from lms_core.report_formats import PAGE_CSS
+from lms_core.models import Course, Enrolment, OrgUnit, Person
+from lms_core.report_formats import PAGE_CSS, percent_text
+from lms_core.services.enrolment import enrol
+from lms_core.services.reports import rollup
 from lms_core.services.scope import Scope, UnitRef
 
 EVERYTHING = Scope.everything()
@@ -79,8 +83,9 @@ def test_a_page_per_unit_and_every_link_resolves(engine: Engine, tmp_path: Path)
 
 
 @pytest.mark.usefixtures("world")
-def test_static_pages_match_the_managers_numbers(engine: Engine, tmp_path: Path) -> None:
-    """Each page from the roll-up equals the page rendered from unit_progress."""
+def test_static_pages_match_the_servers_pages(engine: Engine, tmp_path: Path) -> None:
+    """Each page of the folder (one roll-up of the whole tree) equals the server's page
+    for that unit (the same queries on the unit's own subtree)."""
     out = tmp_path / "dash"
     write_all(engine, out)
     sample = ["37", "13285", "13285-TDP01", "13285-TDP02", "13291", "37-SGDDT", "37-SYT"]
@@ -92,6 +97,83 @@ def test_static_pages_match_the_managers_numbers(engine: Engine, tmp_path: Path)
             html = render_unit_page(page, language="vi", link=static_link("37", at_root))
             path = out / ("index.html" if at_root else f"u/{code}.html")
             assert path.read_text(encoding="utf-8") == html, code
+
+
+RATE_UNITS = ("37", "13285", "13285-TDP01", "13285-TDP02", "13291", "37-SGDDT", "37-SYT")
+
+
+def assert_rates_match_the_rollup(engine: Engine, out: Path) -> dict[str, tuple[int, int, int]]:
+    """For each unit of RATE_UNITS and each course: the dashboard's numbers (server page and
+    static page) equal the rollup report's row for that unit and course.  Returns the
+    (completed, enrolled, overdue) of COURSE by unit."""
+    write_all(engine, out)
+    found: dict[str, tuple[int, int, int]] = {}
+    with session_factory(engine).begin() as s:
+        for code in RATE_UNITS:
+            found[code] = (0, 0, 0)
+            report = rollup(s, EVERYTHING, unit_code=code, depth=0, today=TODAY)
+            keys = [c.key for c in report.columns]
+            rows = {r[keys.index("course")]: dict(zip(keys, r, strict=True)) for r in report.rows}
+            page = dashboard_page(s, EVERYTHING, unit_code=code, today=TODAY)
+            assert {c.course for c in page.progress.courses} == set(rows), code
+            html = (out / ("index.html" if code == "37" else f"u/{code}.html")).read_text("utf-8")
+            for course in page.progress.courses:
+                row, counts = rows[course.course], course.counts
+                enrolled = counts.enrolled + counts.in_progress + counts.completed
+                assert (counts.completed, enrolled, counts.overdue) == (
+                    row["completed"],
+                    row["enrolled"],
+                    row["overdue"],
+                ), (code, course.course)
+                assert counts.withdrawn == 0
+                if row["enrolled"]:
+                    shown = f"{percent_text(row['rate'], 'vi')} ({row['completed']}/{enrolled})"
+                    assert shown in html, (code, shown)  # the rate HR reads in both
+                if course.course == COURSE:
+                    found[code] = (counts.completed, enrolled, counts.overdue)
+    return found
+
+
+@pytest.mark.usefixtures("world")
+def test_rates_are_the_rollup_reports(engine: Engine, tmp_path: Path) -> None:
+    """The dashboard counts as the rollup report: the current enrolment of each active
+    person and course.  Counting every enrolment would disagree after a renewal (two
+    enrolments, the old one completed) and for someone who has left."""
+    before = assert_rates_match_the_rollup(engine, tmp_path / "before")
+    assert before["13285"] == (1, 3, 2)  # PL001 done; PL002, PL004 late; PL003 withdrawn
+    assert before["13291"] == (0, 1, 0)  # PV001, due in a month
+    assert before["37"] == (1, 6, 2)  # and GD001, YT001 (no due date)
+    yesterday = TODAY - dt.timedelta(days=1)
+    with session_factory(engine).begin() as s:
+        pl001 = s.scalars(select(Person.id).where(Person.staff_code == "PL001")).one()
+        done = s.scalars(
+            select(Enrolment)
+            .join(Course, Enrolment.course_id == Course.id)
+            .where(Enrolment.person_id == pl001, Course.slug == COURSE)
+        ).one()
+        assert done.status == "completed"
+        # enrolled again to renew (what a renewal round does; the enrol service refuses
+        # people who completed), not started, due yesterday
+        s.add(
+            Enrolment(
+                person_id=pl001,
+                course_id=done.course_id,
+                course_version_id=done.course_version_id,
+                status="enrolled",
+                due_on=yesterday,
+            )
+        )
+        assert enrol(s, course=COURSE, staff_codes=["PL003"], due=TODAY).enrolled_count == 1
+        s.execute(update(Person).where(Person.staff_code == "PV001").values(active=False))
+    after = assert_rates_match_the_rollup(engine, tmp_path / "after")
+    # PL001 counts once, with the open renewal (late); PL003's new enrolment counts, PV001
+    # (left) does not: counting every enrolment would say 1/5 and 0/1.
+    assert after["13285"] == (0, 4, 3)
+    assert after["13285-TDP01"] == (0, 2, 2)
+    assert after["13291"] == (0, 0, 0)
+    assert after["37"] == (0, 6, 3)  # + PL003 again, − PV001
+    ward = (tmp_path / "after" / "u" / "13285.html").read_text(encoding="utf-8")
+    assert "Lượt ghi danh<strong>4</strong>" in ward and "0% (0/4)" in ward
 
 
 @pytest.mark.usefixtures("world")
