@@ -41,7 +41,22 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Select, and_, case, extract, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    Interval,
+    Select,
+    and_,
+    case,
+    extract,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from lms_core.errors import LmsError, NotFoundError
@@ -137,8 +152,18 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), VN_TZ).astimezone(dt.UTC)
 
 
-def _vn_date(moment: dt.datetime | None) -> dt.date | None:
-    return None if moment is None else moment.astimezone(VN_TZ).date()
+def _vn_date_sql(session: Session, column: Any) -> ColumnElement[dt.date]:
+    """The Vietnamese date of a timestamp column (naive UTC), computed by the database.
+
+    Seven hours added to UTC, then the date: the same day as
+    ``moment.astimezone(VN_TZ).date()``, without parsing and converting a
+    datetime per row in Python (a tenth of the completion report over a
+    province of 576,000 rows, benchmarks/reports.py).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        seven = literal_column("INTERVAL '7 hours'", Interval())
+        return sql_cast(type_coerce(column, DateTime()) + seven, Date)
+    return type_coerce(func.date(column, "+7 hours"), Date)
 
 
 def _check_period(date_from: dt.date | None, date_to: dt.date | None) -> None:
@@ -306,6 +331,8 @@ def _enrolment_rows(
 ) -> list[tuple[Any, ...]]:
     """Current enrolments with person, unit, course, cohort, completion and certificate.
 
+    The completion comes as its Vietnamese date (the day on certificates).
+
     The certificate is the one issued for that very completion (at most one,
     by a unique constraint), unless revoked: an older certificate of the
     course says nothing about a completion whose own certificate is still
@@ -325,7 +352,7 @@ def _enrolment_rows(
             Cohort.name,
             Enrolment.status,
             Enrolment.due_on,
-            Completion.completed_at,
+            _vn_date_sql(session, Completion.completed_at),
             Certificate.valid_until,
         )
         .select_from(Enrolment)
@@ -385,7 +412,7 @@ def completion_matrix(
         cohort_name,
         status,
         due_on,
-        completed_at,
+        completed_on,
         valid_until,
     ) in _enrolment_rows(session, scope, unit, course_id=course_id, cohort_ids=cohort_ids):
         state = _status(status, due_on, valid_until, today)
@@ -403,7 +430,7 @@ def completion_matrix(
                     cohort_name,
                     state,
                     due_on,
-                    _vn_date(completed_at),
+                    completed_on,
                     valid_until if status == "completed" else None,
                 ),
             )
