@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
 
 from markdown_it import MarkdownIt
@@ -110,8 +110,29 @@ class Grade:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (what attempts store and the API returns)."""
-        return asdict(self)
+        """A JSON-ready dict (what attempts store and the API returns).
+
+        Written out rather than ``dataclasses.asdict``, whose generic deep copy
+        cost a tenth of a submit on the learner server; the keys are the
+        fields, as ``asdict`` gives them (a test compares the two).
+        """
+        return {
+            "questions": [
+                {
+                    "id": q.id,
+                    "points": q.points,
+                    "max_points": q.max_points,
+                    "correct": q.correct,
+                    "feedback": list(q.feedback),
+                    "response": q.response,
+                }
+                for q in self.questions
+            ],
+            "score": self.score,
+            "max_score": self.max_score,
+            "passed": self.passed,
+            "feedback": list(self.feedback),
+        }
 
 
 class InteractionComponent(BaseModel):

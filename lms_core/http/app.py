@@ -237,7 +237,7 @@ def _router(ctx: Context) -> APIRouter:
     @router.get("/my/courses")
     def my_courses(user: Me) -> JSONResponse:
         def work(s: Session) -> list[learner.MyCourse]:
-            person = learner.person_of_account(s, user.account_id)
+            person = user.person_id
             return learner.my_courses(s, person_id=person)
 
         courses = db.run(work)
@@ -278,7 +278,7 @@ def _router(ctx: Context) -> APIRouter:
     @router.post("/my/lessons/viewed")
     def lesson_viewed(body: LessonViewedRequest, user: Me) -> JSONResponse:
         def work(s: Session) -> bool:
-            person = learner.person_of_account(s, user.account_id)
+            person = user.person_id
             enrolment = learner.own_enrolment(s, person_id=person, course=body.course)
             record_lesson_viewed(s, enrolment_id=enrolment.id, lesson_slug=body.lesson, pm=pm)
             return learner.is_completed(s, enrolment.id)
@@ -288,7 +288,7 @@ def _router(ctx: Context) -> APIRouter:
     @router.post("/my/attempts/start")
     def attempt_start(body: StartRequest, user: Me) -> JSONResponse:
         def work(s: Session) -> tuple[dict[str, Any], learner.AttemptForm]:
-            person = learner.person_of_account(s, user.account_id)
+            person = user.person_id
             enrolment = learner.own_enrolment(s, person_id=person, course=body.course)
             started = start_attempt(
                 s,
@@ -323,7 +323,7 @@ def _router(ctx: Context) -> APIRouter:
     @router.post("/my/attempts/save")
     def attempt_save(body: SaveRequest, user: Me) -> JSONResponse:
         def work(s: Session) -> int:
-            person = learner.person_of_account(s, user.account_id)
+            person = user.person_id
             learner.own_attempt(s, person_id=person, attempt_uuid=body.attempt_id)
             return save_responses(
                 s, attempt_uuid=body.attempt_id, seq=body.seq, responses=body.responses
@@ -334,7 +334,7 @@ def _router(ctx: Context) -> APIRouter:
     @router.post("/my/attempts/submit")
     def attempt_submit(body: SubmitRequest, user: Me) -> JSONResponse:
         def work(s: Session) -> dict[str, Any]:
-            person = learner.person_of_account(s, user.account_id)
+            person = user.person_id
             attempt = learner.own_attempt(s, person_id=person, attempt_uuid=body.attempt_id)
             enrolment_id = attempt.enrolment_id
             result = submit_attempt(

@@ -15,7 +15,6 @@ from pydantic import Field
 from sqlalchemy.orm import Session
 
 from lms_core.http.common import Body, Context, Me, result_json
-from lms_core.services import learner
 from lms_core.services.sync import MAX_SYNC_ITEMS, ItemResult, SyncItem, apply_items
 
 
@@ -38,7 +37,7 @@ def install(router: APIRouter, ctx: Context) -> None:
     @router.post("/my/sync")
     def my_sync(body: SyncRequest, user: Me) -> JSONResponse:
         def work(s: Session) -> list[ItemResult]:
-            person = learner.person_of_account(s, user.account_id)
+            person = user.person_id
             return apply_items(
                 s,
                 person_id=person,

@@ -26,19 +26,19 @@ import datetime as dt
 import json
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pluggy
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lms_core.errors import ConflictError, LmsError, NotFoundError
-from lms_core.exercises import Exercise, ExerciseType
+from lms_core.exercises import Exercise, ExerciseType, Grade
 from lms_core.models import (
     Attempt,
     Completion,
@@ -122,29 +122,68 @@ class SubmitResult:
 # --------------------------------------------------------------------------- helpers
 
 
+# The statements of the learner server's hot path, built once.  Building a
+# statement and computing its cache key on every call was about a quarter of
+# the server's CPU per start-save-save-submit (benchmarks/serve_load.py); a
+# prebuilt statement with bound parameters keeps its cache key.
+_LOCK_ENROLMENT = (
+    select(Enrolment)
+    .where(Enrolment.id == bindparam("enrolment_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_ATTEMPT = (
+    select(Attempt)
+    .where(Attempt.uuid == bindparam("uuid"))
+    .execution_options(populate_existing=True)
+)
+_ATTEMPT_ENROLMENT = select(Attempt.enrolment_id).where(Attempt.uuid == bindparam("uuid"))
+_VERSION_HASH = select(CourseVersion.content_hash).where(CourseVersion.id == bindparam("id"))
+_SAVED = (
+    select(Response)
+    .where(Response.attempt_id == bindparam("attempt_id"))
+    .execution_options(populate_existing=True)
+)
+_COMPLETION_ID = select(Completion.id).where(Completion.enrolment_id == bindparam("enrolment_id"))
+_MOVE_SEQ = (
+    update(Attempt)
+    .where(
+        Attempt.id == bindparam("attempt_id"),
+        Attempt.state == "in_progress",
+        Attempt.save_seq < bindparam("seq"),
+    )
+    .values(save_seq=bindparam("seq"))
+    .execution_options(synchronize_session=False)
+)
+_GRADE = (
+    update(Attempt)
+    .where(Attempt.id == bindparam("attempt_id"), Attempt.state == "in_progress")
+    .values(
+        state="graded",
+        submitted_at=bindparam("submitted_at"),
+        score=bindparam("score"),
+        max_score=bindparam("max_score"),
+        passed=bindparam("passed"),
+        result=bindparam("result", type_=Attempt.__table__.c.result.type),
+    )
+    .execution_options(synchronize_session=False)
+)
+
+
 def _lock_enrolment(session: Session, enrolment_id: int) -> Enrolment:
     """The enrolment, row-locked until the transaction ends (PostgreSQL), fresh from the DB."""
-    enrolment = session.scalar(
-        select(Enrolment)
-        .where(Enrolment.id == enrolment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    enrolment = session.scalar(_LOCK_ENROLMENT, {"enrolment_id": enrolment_id})
     if enrolment is None:
         raise NotFoundError(f"no enrolment with id {enrolment_id}")
     return enrolment
 
 
 def _attempt(session: Session, attempt_uuid: str) -> Attempt | None:
-    return session.scalar(
-        select(Attempt)
-        .where(Attempt.uuid == attempt_uuid)
-        .execution_options(populate_existing=True)
-    )
+    return session.scalar(_ATTEMPT, {"uuid": attempt_uuid})
 
 
 def _attempt_enrolment(session: Session, attempt_uuid: str) -> int:
-    enrolment_id = session.scalar(select(Attempt.enrolment_id).where(Attempt.uuid == attempt_uuid))
+    enrolment_id = session.scalar(_ATTEMPT_ENROLMENT, {"uuid": attempt_uuid})
     if enrolment_id is None:
         raise NotFoundError(f"no attempt {attempt_uuid}")
     return enrolment_id
@@ -162,9 +201,7 @@ _CACHE_LIMIT = 256
 
 def _snapshot(session: Session, version_id: int) -> dict[str, Any]:
     """The version's snapshot, treat it as read-only (it is shared)."""
-    digest = session.scalar(
-        select(CourseVersion.content_hash).where(CourseVersion.id == version_id)
-    )
+    digest = session.scalar(_VERSION_HASH, {"id": version_id})
     if digest is None:
         raise NotFoundError(f"no course version {version_id}")
     snapshot = _SNAPSHOTS.get(digest)
@@ -239,12 +276,33 @@ def _check_answers(responses: Mapping[str, object]) -> dict[str, object]:
 
 
 def _saved(session: Session, attempt_id: int) -> dict[str, Response]:
-    rows = session.scalars(
-        select(Response)
-        .where(Response.attempt_id == attempt_id)
-        .execution_options(populate_existing=True)
-    )
+    rows = session.scalars(_SAVED, {"attempt_id": attempt_id})
     return {row.question_id: row for row in rows}
+
+
+def _upsert_answers(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (attempt_id, question_id) DO UPDATE SET answer``, built once."""
+    found = _UPSERTS.get(dialect)
+    if found is None:
+        make_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = make_insert(Response)
+        found = _UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=[Response.attempt_id, Response.question_id],
+            set_={"answer": statement.excluded.answer},
+        )
+    return found
+
+
+_UPSERTS: dict[str, Any] = {}
+_MARK = (
+    update(Response)
+    .where(
+        Response.attempt_id == bindparam("a_id"),
+        Response.question_id == bindparam("q_id"),
+    )
+    .values(points=bindparam("mark_points"), correct=bindparam("mark_correct"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def _store_answers(session: Session, attempt_id: int, answers: Mapping[str, object]) -> None:
@@ -257,20 +315,37 @@ def _store_answers(session: Session, attempt_id: int, answers: Mapping[str, obje
     if not answers:
         return
     session.flush()
-    dialect = session.get_bind().dialect.name
-    make_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = make_insert(Response)
-    statement = statement.on_conflict_do_update(
-        index_elements=[Response.attempt_id, Response.question_id],
-        set_={"answer": statement.excluded.answer},
-    )
     session.execute(
-        statement,
+        _upsert_answers(session.get_bind().dialect.name),
         [
             {"attempt_id": attempt_id, "question_id": qid, "answer": answer}
             for qid, answer in answers.items()
         ],
     )
+
+
+def _store_marks(
+    session: Session, attempt_id: int, question_ids: Iterable[str], grade: Grade
+) -> None:
+    """Write each stored answer's points and correctness (None: the grade has no such question).
+
+    One executemany UPDATE keyed by (attempt, question): loading the answers
+    as ORM objects to set two columns cost more than grading them.
+    """
+    marks = {q.id: q for q in grade.questions}
+    rows = []
+    for qid in question_ids:
+        mark = marks.get(qid)
+        rows.append(
+            {
+                "a_id": attempt_id,
+                "q_id": qid,
+                "mark_points": mark.points if mark is not None else None,
+                "mark_correct": mark.correct if mark is not None else None,
+            }
+        )
+    if rows:
+        session.connection().execute(_MARK, rows)  # Core executemany, not the ORM bulk path
 
 
 def _stored_result(attempt: Attempt, *, newly: bool = False) -> SubmitResult:
@@ -466,12 +541,7 @@ def save_responses(
         raise AttemptError(
             f"a newer save exists (another tab?): save {seq} is not after save {attempt.save_seq}"
         )
-    moved = session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.state == "in_progress", Attempt.save_seq < seq)
-        .values(save_seq=seq),
-        execution_options={"synchronize_session": False},
-    )
+    moved = session.execute(_MOVE_SEQ, {"attempt_id": attempt.id, "seq": seq})
     if int(cast(Any, moved).rowcount) != 1:
         raise AttemptError("a newer save exists (another tab?), or the attempt was submitted")
     _store_answers(session, attempt.id, answers)
@@ -521,17 +591,15 @@ def submit_attempt(
     max_score = float(grade.max_score) if math.isfinite(grade.max_score) else 0.0
     result = grade.to_json()
     won = session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.state == "in_progress")
-        .values(
-            state="graded",
-            submitted_at=now,
-            score=score,
-            max_score=max_score,
-            passed=bool(grade.passed),
-            result=result,
-        ),
-        execution_options={"synchronize_session": False},
+        _GRADE,
+        {
+            "attempt_id": attempt.id,
+            "submitted_at": now,
+            "score": score,
+            "max_score": max_score,
+            "passed": bool(grade.passed),
+            "result": result,
+        },
     )
     attempt = _attempt(session, attempt_uuid)
     assert attempt is not None
@@ -540,12 +608,8 @@ def submit_attempt(
 
     if on_time and answers:
         _store_answers(session, attempt.id, answers)
-    marks = {q.id: q for q in grade.questions}
-    for qid, row in _saved(session, attempt.id).items():
-        mark = marks.get(qid)
-        row.points = mark.points if mark is not None else None
-        row.correct = mark.correct if mark is not None else None
-    session.flush()
+    # the stored answers are now exactly the graded ones: saved, plus new if on time
+    _store_marks(session, attempt.id, merged, grade)
     outcome = _stored_result(attempt, newly=True)
     record_event(
         session,
@@ -709,7 +773,7 @@ def evaluate_completion(
     enrolment = _lock_enrolment(session, enrolment_id)
     if enrolment.status == "withdrawn":
         return None
-    if session.scalar(select(Completion.id).where(Completion.enrolment_id == enrolment_id)):
+    if session.scalar(_COMPLETION_ID, {"enrolment_id": enrolment_id}):
         return None
     snapshot = _snapshot(session, enrolment.course_version_id)
     rule = (snapshot.get("meta") or {}).get("completion") or {"rule": "all"}

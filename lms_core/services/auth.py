@@ -35,7 +35,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from lms_core.errors import LmsError
@@ -87,6 +87,9 @@ class CurrentUser:
 
     session_id: int
     account_id: int
+    person_id: int
+    """The person the account belongs to: read with the session, so routes need
+    not look it up again on every request."""
     staff_code: str
     full_name: str
     unit_code: str
@@ -186,7 +189,14 @@ def _start_session(session: Session, account: Account, now: dt.datetime) -> Sign
 
 def _user_of(session: Session, row: WebSession) -> CurrentUser | None:
     found = session.execute(
-        select(Account.role, Account.status, Person.staff_code, Person.full_name, OrgUnit)
+        select(
+            Account.role,
+            Account.status,
+            Account.person_id,
+            Person.staff_code,
+            Person.full_name,
+            OrgUnit,
+        )
         .join(Person, Account.person_id == Person.id)
         .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
         .where(Account.id == row.account_id)
@@ -196,6 +206,7 @@ def _user_of(session: Session, row: WebSession) -> CurrentUser | None:
     return CurrentUser(
         session_id=row.id,
         account_id=row.account_id,
+        person_id=found.person_id,
         staff_code=found.staff_code,
         full_name=found.full_name,
         unit_code=found.OrgUnit.code,
@@ -352,6 +363,28 @@ class FoundSession:
     """Last seen :data:`LAST_SEEN_RESOLUTION` ago or more: call :func:`touch_session`."""
 
 
+_FIND_SESSION = (
+    select(
+        WebSession.id,
+        WebSession.account_id,
+        WebSession.csrf_token,
+        WebSession.expires_at,
+        WebSession.last_seen_at,
+        Account.role,
+        Account.person_id,
+        Person.staff_code,
+        Person.full_name,
+        OrgUnit.code,
+        OrgUnit.name,
+    )
+    .join(Account, WebSession.account_id == Account.id)
+    .join(Person, Account.person_id == Person.id)
+    .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
+    .where(WebSession.token_hash == bindparam("token_hash"), Account.status == "active")
+)
+"""Built once: it runs on every request (see ``lms_core.services.attempts``)."""
+
+
 def find_session(session: Session, token: str) -> FoundSession | None:
     """The user of an unexpired session token of an active account, or None; reads only.
 
@@ -361,29 +394,13 @@ def find_session(session: Session, token: str) -> FoundSession | None:
     if not token:
         return None
     now = utcnow()
-    found = session.execute(
-        select(
-            WebSession.id,
-            WebSession.account_id,
-            WebSession.csrf_token,
-            WebSession.expires_at,
-            WebSession.last_seen_at,
-            Account.role,
-            Person.staff_code,
-            Person.full_name,
-            OrgUnit.code,
-            OrgUnit.name,
-        )
-        .join(Account, WebSession.account_id == Account.id)
-        .join(Person, Account.person_id == Person.id)
-        .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
-        .where(WebSession.token_hash == _digest(token), Account.status == "active")
-    ).one_or_none()
+    found = session.execute(_FIND_SESSION, {"token_hash": _digest(token)}).one_or_none()
     if found is None or found.expires_at <= now:
         return None
     user = CurrentUser(
         session_id=found.id,
         account_id=found.account_id,
+        person_id=found.person_id,
         staff_code=found.staff_code,
         full_name=found.full_name,
         unit_code=found.code,

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Session
 
 from lms_core.models import Event, utcnow
 
+_INSERT = insert(Event)
+"""Built once: one event is written per state change, on the learner server's hot path."""
+
 
 def record_event(
     session: Session,
@@ -22,13 +25,14 @@ def record_event(
 ) -> None:
     """Append one event.  ``data`` must hold ids and counts, never personal data."""
     session.execute(
-        insert(Event).values(
-            occurred_at=utcnow(),
-            verb=verb,
-            object_type=object_type,
-            object_id=object_id,
-            actor_account_id=actor_account_id,
-            source=source,
-            data=data or {},
-        )
+        _INSERT,
+        {
+            "occurred_at": utcnow(),
+            "verb": verb,
+            "object_type": object_type,
+            "object_id": object_id,
+            "actor_account_id": actor_account_id,
+            "source": source,
+            "data": data or {},
+        },
     )

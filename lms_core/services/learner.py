@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from lms_core.errors import NotFoundError
@@ -89,21 +89,35 @@ def person_of_account(session: Session, account_id: int) -> int:
     return person_id
 
 
+# Built once: the learner server runs these on every request (see
+# lms_core.services.attempts for the measured reason).
+_OWN_ENROLMENTS = (
+    select(Enrolment)
+    .join(Course, Enrolment.course_id == Course.id)
+    .where(
+        Enrolment.person_id == bindparam("person_id"),
+        Course.slug == bindparam("course"),
+        Enrolment.status != "withdrawn",
+    )
+    .order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc())
+)
+_OWN_ATTEMPT = (
+    select(Attempt)
+    .join(Enrolment, Attempt.enrolment_id == Enrolment.id)
+    .where(Attempt.uuid == bindparam("uuid"), Enrolment.person_id == bindparam("person_id"))
+)
+_COMPLETION_ID = select(Completion.id).where(Completion.enrolment_id == bindparam("enrolment_id"))
+_SAVED_ANSWERS = select(Response.question_id, Response.answer).where(
+    Response.attempt_id == bindparam("attempt_id")
+)
+
+
 def own_enrolment(session: Session, *, person_id: int, course: str) -> Enrolment:
     """The person's enrolment in ``course`` (a slug): the active one, else the latest completed.
 
     Withdrawn enrolments, and courses the person is not enrolled in, are not found.
     """
-    rows = session.scalars(
-        select(Enrolment)
-        .join(Course, Enrolment.course_id == Course.id)
-        .where(
-            Enrolment.person_id == person_id,
-            Course.slug == course,
-            Enrolment.status != "withdrawn",
-        )
-        .order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc())
-    ).all()
+    rows = session.scalars(_OWN_ENROLMENTS, {"person_id": person_id, "course": course}).all()
     for enrolment in rows:
         if enrolment.status in ACTIVE:
             return enrolment
@@ -114,11 +128,7 @@ def own_enrolment(session: Session, *, person_id: int, course: str) -> Enrolment
 
 def own_attempt(session: Session, *, person_id: int, attempt_uuid: str) -> Attempt:
     """The attempt, if it belongs to one of the person's enrolments; else not found."""
-    attempt = session.scalar(
-        select(Attempt)
-        .join(Enrolment, Attempt.enrolment_id == Enrolment.id)
-        .where(Attempt.uuid == attempt_uuid, Enrolment.person_id == person_id)
-    )
+    attempt = session.scalar(_OWN_ATTEMPT, {"uuid": attempt_uuid, "person_id": person_id})
     if attempt is None:
         raise NotFoundError(f"no attempt {attempt_uuid}")
     return attempt
@@ -126,7 +136,7 @@ def own_attempt(session: Session, *, person_id: int, attempt_uuid: str) -> Attem
 
 def is_completed(session: Session, enrolment_id: int) -> bool:
     """Whether the enrolment's course completion is recorded."""
-    found = session.scalar(select(Completion.id).where(Completion.enrolment_id == enrolment_id))
+    found = session.scalar(_COMPLETION_ID, {"enrolment_id": enrolment_id})
     return found is not None
 
 
@@ -252,9 +262,7 @@ def attempt_form(
     exercise, kind = _exercise(
         _snapshot(session, attempt.course_version_id), attempt.exercise_id, types
     )
-    saved = session.execute(
-        select(Response.question_id, Response.answer).where(Response.attempt_id == attempt.id)
-    ).tuples()
+    saved = session.execute(_SAVED_ANSWERS, {"attempt_id": attempt.id}).tuples()
     return AttemptForm(
         exercise=exercise,
         kind=kind,

@@ -54,7 +54,6 @@ from lms_certificates.token import MAX_TOKEN_CHARS
 from lms_core.db import read_only
 from lms_core.hookspecs import ApiRoutes
 from lms_core.http.common import Body, Context, Me, iso
-from lms_core.services import learner
 from lms_core.services import scope as reads
 
 __all__ = ["VERIFY_PATH", "certificate_json", "render_pdf", "routes"]
@@ -180,7 +179,7 @@ def routes(ctx: Context) -> ApiRoutes:
     @router.get("/my/certificates")
     def my_certificates(user: Me) -> JSONResponse:
         def work(s: Session) -> list[service.CertificateEntry]:
-            person = learner.person_of_account(s, user.account_id)
+            person = user.person_id
             return service.person_certificates(s, person_id=person)
 
         entries = db.run(work)
@@ -210,7 +209,7 @@ def routes(ctx: Context) -> ApiRoutes:
         settings = _settings()
         exporting.require_verify_address(settings)
         with read_only(db.engine) as s:
-            person = learner.person_of_account(s, user.account_id)
+            person = user.person_id
             item = exporting.certificate_for_download(s, serial=serial, person_id=person)
         return _pdf(item, settings)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jinja2
@@ -93,13 +93,20 @@ def _markdown() -> MarkdownIt:
 _MD = _markdown()
 
 
+@lru_cache(maxsize=8192)
 def markdown_block(text: str) -> Markup:
-    """Author Markdown as block HTML; raw HTML in the source is escaped, never passed."""
+    """Author Markdown as block HTML; raw HTML in the source is escaped, never passed.
+
+    Memoised: the learner server renders an attempt's form at every start,
+    the same prompts in another order, and parsing them again was a third
+    of the start's time (benchmarks/serve_load.py).
+    """
     return Markup(_MD.render(text))  # noqa: S704 - html is off: markdown-it escapes it
 
 
+@lru_cache(maxsize=8192)
 def markdown_inline(text: str) -> Markup:
-    """Author Markdown as phrasing content (for labels, which cannot hold paragraphs)."""
+    """Author Markdown as phrasing content (for labels, which cannot hold paragraphs); memoised."""
     return Markup(_MD.renderInline(text))  # noqa: S704 - html is off: escaped
 
 
