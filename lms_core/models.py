@@ -458,6 +458,29 @@ class SigningKey(Base):
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class Ob3Key(Base):
+    """A public key that signs Open Badges 3.0 credentials (RS256), by key id.
+
+    Not in ``signing_key``: that table holds the certificate tokens' raw
+    32-byte Ed25519 keys, and OB 3.0 §8.2.3 wants RS256 for JWT proofs
+    (1EdTech's validator accepts no EdDSA), so these are RSA keys, kept as
+    their public JWK.  ``public_jwk`` holds the public members ``kty``,
+    ``n`` and ``e`` only, never a private one: the private key is a file
+    outside the project (``[certificates] key_dir``).  As for
+    ``signing_key``, retired keys stay so the credentials they signed still
+    verify, and at most one key is active (not retired) at a time.
+    """
+
+    __tablename__ = "ob3_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kid: Mapped[str] = mapped_column(String(40), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(16), default="RS256")
+    public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class Certificate(Base):
     """A certificate issued for one completion, with a snapshot of what it states.
 

@@ -644,7 +644,7 @@ def test_rotation_keeps_old_certificates_valid(session: Session, world: World) -
     published["keys"][0]["public_key"] = published["keys"][1]["public_key"]
     with pytest.raises(LmsError, match="does not match its id"):
         keys_from_json(published)
-    infos = keyring.list_keys(session, key_dir=world.key_dir)
+    infos = [i for i in keyring.list_keys(session, key_dir=world.key_dir) if i.alg == "Ed25519"]
     assert [i.has_private_key for i in infos] == [True, True]
     assert [i.retired_at is None for i in infos] == [False, True]
 

@@ -88,10 +88,13 @@ def test_keys_init_rotate_list(cli: Cli, key_dir: Path, project: Project) -> Non
     made = cli("keys", "init")
     assert made.exit_code == 0, made.output
     assert "PRIVATE KEY" not in made.output
-    [pem] = list(key_dir.glob("*.pem"))
-    assert pem.stem in made.output
+    pems = sorted(key_dir.glob("*.pem"), key=lambda p: p.stem.startswith("rsa-"))
+    assert [p.stem.startswith("rsa-") for p in pems] == [False, True]  # Ed25519, RSA (RS256)
+    assert all(p.stem in made.output for p in pems)
+    assert "Ed25519 key" in made.output and "RS256 key" in made.output
     if os.name == "posix":
-        assert pem.stat().st_mode & 0o777 == 0o600 and key_dir.stat().st_mode & 0o777 == 0o700
+        assert all(p.stat().st_mode & 0o777 == 0o600 for p in pems)
+        assert key_dir.stat().st_mode & 0o777 == 0o700
 
     again = cli("keys", "init")
     assert again.exit_code == 1 and "lms keys rotate" in again.output
@@ -99,12 +102,15 @@ def test_keys_init_rotate_list(cli: Cli, key_dir: Path, project: Project) -> Non
 
     rotated = cli("keys", "rotate")
     assert rotated.exit_code == 0, rotated.output
+    assert len(list(key_dir.glob("*.pem"))) == 4
     listed = cli("keys", "list")
     lines = [line for line in listed.output.splitlines() if "created" in line]
-    assert len(lines) == 2
-    assert "retired" in lines[0] and "active" in lines[1]
+    assert len(lines) == 4
+    assert [line.split()[0] for line in lines] == ["Ed25519", "Ed25519", "RS256", "RS256"]
+    assert ["retired" in line for line in lines] == [True, False, True, False]
+    assert ["active" in line for line in lines] == [False, True, False, True]
     assert all("private key here" in line for line in lines)
-    assert "PRIVATE KEY" not in listed.output
+    assert "PRIVATE KEY" not in listed.output and "4 keys" in listed.output
 
 
 def test_a_key_folder_in_the_project_is_refused(
@@ -266,7 +272,7 @@ def test_issue_pending_after_the_key_comes_back(
 ) -> None:
     with session_factory(engine).begin() as session:
         world = setup_world(session, project, key_dir)
-    [pem] = list(key_dir.glob("*.pem"))
+    [pem] = [p for p in key_dir.glob("*.pem") if not p.stem.startswith("rsa-")]  # Ed25519
     hidden = pem.with_name("away")
     pem.rename(hidden)
     with session_factory(engine).begin() as session:

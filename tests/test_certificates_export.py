@@ -26,7 +26,8 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import Engine, select, update
@@ -36,6 +37,7 @@ from test_http import serving
 
 from conftest import Cli
 from lms_certificates import export as exporting
+from lms_certificates import keys as keyring
 from lms_certificates import ob3, service
 from lms_certificates.pdf import verify_url_from_pdf
 from lms_certificates.settings import IssuerSettings
@@ -397,11 +399,18 @@ def b64(text: str) -> bytes:
 
 
 def verify_with_jwk(token: str, jwk: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What a third party does: the header, then the EdDSA signature with the JWK."""
+    """What a third party does: the header, then the RS256 signature with the JWK
+    (RSASSA-PKCS1-v1_5 + SHA-256 with cryptography directly, not our verify_jwt)."""
     head, body, signature = token.split(".")
-    assert jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519" and "d" not in jwk
-    key = Ed25519PublicKey.from_public_bytes(b64(jwk["x"]))
-    key.verify(b64(signature), f"{head}.{body}".encode("ascii"))  # raises if forged
+    assert jwk["kty"] == "RSA" and jwk["alg"] == "RS256" and "d" not in jwk
+    numbers = rsa.RSAPublicNumbers(
+        int.from_bytes(b64(jwk["e"]), "big"), int.from_bytes(b64(jwk["n"]), "big")
+    )
+    key = numbers.public_key()
+    assert key.key_size >= 2048
+    key.verify(  # raises if forged
+        b64(signature), f"{head}.{body}".encode("ascii"), padding.PKCS1v15(), hashes.SHA256()
+    )
     return json.loads(b64(head)), json.loads(b64(body))
 
 
@@ -429,7 +438,7 @@ def test_ob3_credentials_verify_and_name_no_one(
     for staff, serial in by_staff.items():
         token = (out / f"{serial}.jwt").read_text(encoding="ascii").strip()
         header, payload = verify_with_jwk(token, jwk)
-        assert header == {"alg": "EdDSA", "kid": f"{BASE}/verify/ob3/keys/{kid}.json", "typ": "JWT"}
+        assert header == {"alg": "RS256", "kid": f"{BASE}/verify/ob3/keys/{kid}.json", "typ": "JWT"}
         assert json.loads((out / f"{serial}.json").read_text(encoding="utf-8")) == payload
         assert payload["@context"] == CONTEXTS
         assert payload["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
@@ -519,8 +528,8 @@ def test_site_build_publishes_the_ob3_issuer(engine: Engine, world: World, tmp_p
     assert names[:2] == ["verify/keys.json", "verify/revoked.json"]
     assert "verify/ob3/issuer.json" in names and "verify/ob3/jwks.json" in names
     with session_factory(engine)() as session:
-        [key] = service.published_keys(session)["keys"]
-    assert f"verify/ob3/keys/{key['kid']}.json" in names
+        rsa_kid = keyring.active_ob3_kid(session)  # the RS256 key, not the Ed25519 one
+    assert f"verify/ob3/keys/{rsa_kid}.json" in names
     profile = json.loads((out / "verify/ob3/issuer.json").read_text(encoding="utf-8"))
     assert profile["id"] == f"{BASE}/verify/ob3/issuer.json"
 

@@ -84,51 +84,72 @@ def _settings(project: Project) -> IssuerSettings:
 
 @click.group("keys")
 def keys_group() -> None:
-    """The certificate issuer's signing keys (Ed25519)."""
+    """The certificate issuer's signing keys: Ed25519 (certificates), RSA (Open Badges)."""
+
+
+_PURPOSE = {
+    keyring.ED25519: "signs certificate tokens",
+    keyring.RS256: "signs Open Badges credentials",
+}
+
+
+def _made(info: keyring.KeyInfo, verb: str) -> None:
+    click.echo(f"{info.alg} key {info.kid} {verb} ({_PURPOSE[info.alg]})")
+    click.echo(f"  private key: {info.path} (mode 0600; back it up offline, never share it)")
 
 
 @keys_group.command("init")
 def keys_init_command() -> None:
-    """Create the issuer's key pair: the private key in key_dir, the public key in the database."""
+    """Create the issuer's keys (those missing): private keys in key_dir, public in the database.
+
+    On an install that already has its Ed25519 key, this adds only the RSA
+    key that signs Open Badges credentials (RS256).
+    """
     project = _project()
     with _writing(project) as session:
-        info = keyring.init_keys(
+        infos = keyring.init_keys(
             session,
             key_dir=project.key_dir,
             project_root=project.root,
             output_dir=project.output_dir,
         )
-    click.echo(f"signing key {info.kid} created")
-    click.echo(f"private key: {info.path} (mode 0600; back it up offline, never share it)")
-    click.echo("the next lms build (or: lms certificates publish) publishes the public key")
+    for info in infos:
+        _made(info, "created")
+    if [info.alg for info in infos] == [keyring.RS256]:
+        click.echo("the existing Ed25519 key is unchanged")
+    click.echo("the next lms build (or: lms certificates publish) publishes the public keys")
 
 
 @keys_group.command("rotate")
 def keys_rotate_command() -> None:
-    """Make a new active key; old keys are retired but still verify their certificates."""
+    """Make new active keys (Ed25519 and RSA); old keys are retired but still verify."""
     project = _project()
     with _writing(project) as session:
-        info = keyring.rotate_key(
+        infos = keyring.rotate_keys(
             session,
             key_dir=project.key_dir,
             project_root=project.root,
             output_dir=project.output_dir,
         )
-    click.echo(f"signing key {info.kid} is now active; earlier keys are retired")
-    click.echo(f"private key: {info.path}")
-    click.echo("publish the key list again with: lms certificates publish")
+    for info in infos:
+        _made(info, "is now active")
+    click.echo("earlier keys are retired (they still verify what they signed)")
+    click.echo("publish the key lists again with: lms certificates publish")
 
 
 @keys_group.command("list")
 def keys_list_command() -> None:
-    """Every signing key, whether it is active, and whether its private key file is here."""
+    """Every signing key, its kind, whether it is active, and whether its private file is here."""
     project = _project()
     with _reading(project) as session:
         infos = keyring.list_keys(session, key_dir=project.key_dir)
     for info in infos:
         state = f"retired {info.retired_at:%Y-%m-%d}" if info.retired_at else "active"
         private = "private key here" if info.has_private_key else "no private key file here"
-        click.echo(f"{info.kid}  created {info.created_at:%Y-%m-%d}  {state:<18} {private}")
+        click.echo(
+            f"{info.alg:<8} {info.kid:<20}  created {info.created_at:%Y-%m-%d}  "
+            f"{state:<18} {private}"
+        )
     click.echo(f"{len(infos)} keys (key folder: {project.key_dir})", err=True)
 
 
@@ -364,14 +385,20 @@ def certificates_publish_command(out: Path | None) -> None:
     project = _project()
     settings = _settings(project)
     site = out or project.output_dir
+    ob3_written: list[Path] = []
     with _reading(project) as session:
         written = service.publish_lists(session, output_dir=site)
         if settings.base_url:
-            written += ob3.publish_issuer(
+            ob3_written = ob3.publish_issuer(
                 session, output_dir=site, base_url=settings.base_url, name=settings.issuer
             )
-    for path in written:
+    for path in written + ob3_written:
         click.echo(f"wrote {path}")
+    if settings.base_url and not ob3_written:
+        click.echo(
+            "no Open Badges key (RSA) yet, so verify/ob3/ was not written: run 'lms keys init'",
+            err=True,
+        )
 
 
 # ---------------------------------------------------------------- lms certificates export

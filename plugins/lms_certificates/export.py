@@ -46,12 +46,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from lms_certificates import ob3
-from lms_certificates.keys import LoadedKey, load_signing_key, public_keys
+from lms_certificates.keys import LoadedOb3Key, load_ob3_key, ob3_public_keys, public_keys
 from lms_certificates.pdf import PAGE, CertificateDoc, find_template, render_to_files
 from lms_certificates.settings import VN_TZ, IssuerSettings, today_vn
 from lms_certificates.token import decode_token, verify_token
@@ -350,12 +351,12 @@ def require_verify_address(settings: IssuerSettings) -> None:
 @dataclass(frozen=True, slots=True)
 class Selection:
     """What an export writes, read in one transaction: the certificates and, for
-    Open Badges, the issuer's signing key and every public key."""
+    Open Badges, the issuer's RS256 signing key and every RS256 public key."""
 
     filters: ExportFilters
     items: list[ExportItem]
-    signing_key: LoadedKey | None = None
-    keys: dict[str, bytes] = dataclasses.field(default_factory=dict)
+    signing_key: LoadedOb3Key | None = None
+    keys: dict[str, RSAPublicKey] = dataclasses.field(default_factory=dict)
 
 
 def select_for_export(
@@ -372,7 +373,8 @@ def select_for_export(
 
     Checks first what would make the export useless (no ``base_url`` for a
     QR code or a credential id; Open Badges with revoked certificates; more
-    than ``limit`` certificates) and loads the signing key for Open Badges.
+    than ``limit`` certificates) and loads the RS256 signing key for Open
+    Badges (a missing key is an error here, before anything is written).
     """
     if fmt not in FORMATS:
         raise LmsError(f"unknown export format '{fmt}' (one of: {', '.join(FORMATS)})")
@@ -396,13 +398,13 @@ def select_for_export(
         )
     if fmt != "ob3" or not items:
         return Selection(filters, items)
-    key = load_signing_key(
+    key = load_ob3_key(
         session,
         key_dir=settings.key_dir,
         project_root=settings.project_root,
         output_dir=settings.output_dir,
     )
-    return Selection(filters, items, key, public_keys(session))
+    return Selection(filters, items, key, ob3_public_keys(session))
 
 
 def record_export(
@@ -762,7 +764,7 @@ def _ob3_files(
     prefix = ob3.PUBLISH_DIR + "/"
     for path, data in sorted(published.items()):
         yield path.removeprefix(prefix), data
-    jwk = ob3.public_jwk(key.kid, key.private_key.public_key().public_bytes_raw())
+    jwk = ob3.public_jwk(key.kid, key.private_key.public_key())
     for item in sorted(selection.items, key=lambda i: i.serial):
         source = ob3.CredentialSource(
             serial=item.serial,

@@ -11,15 +11,19 @@ credential travels to systems we do not control (docs/certificates.md).
 The proof is a VC-JWT (OB 3.0 §8.2 "JSON Web Token Proof Format"): a compact
 JWS whose payload is the credential itself (VC Data Model 2.0 style, no
 ``vc`` wrapper) plus the registered claims ``iss``, ``jti``, ``nbf``, ``exp``
-and ``sub``, signed with the issuer's Ed25519 key (``alg: EdDSA``).  The
-header is exactly ``alg``, ``kid`` and ``typ: "JWT"`` (OB 3.0 allows no other
-header and says ``typ``, when present, MUST be ``JWT``); ``kid`` is the URL
-of that key as a JWK, published with the site (:func:`published_files`).
+and ``sub``, signed with the issuer's RSA key (``alg: RS256``).  RS256
+because OB 3.0 §8.2.3 says "The signing algorithm MUST be "RS256" as a
+minimum ... Support for other algorithms is permitted but their use limits
+interoperability", and 1EdTech's validator accepts no EdDSA JWT.  The header
+is exactly ``alg``, ``kid`` and ``typ: "JWT"`` (OB 3.0 allows no other header
+and says ``typ``, when present, MUST be ``JWT``); ``kid`` is the URL of that
+key as a JWK, published with the site (:func:`published_files`).  The
+Ed25519 key keeps signing the certificate tokens; it plays no part here.
 
-Everything is deterministic: Ed25519 signatures are, the credential's id is
-a UUIDv5 of the serial, and the identity salt is derived from the serial
-with the issuer's private key (:func:`identity_salt`), so exporting the same
-certificate again with the same key gives the same bytes.
+Everything is deterministic: RS256 signatures (RSASSA-PKCS1-v1_5) are, the
+credential's id is a UUIDv5 of the serial, and the identity salt is derived
+from the serial with the issuer's private key (:func:`identity_salt`), so
+exporting the same certificate again with the same key gives the same bytes.
 """
 
 from __future__ import annotations
@@ -37,20 +41,19 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from sqlalchemy.orm import Session
 
-from lms_certificates.keys import public_keys
+from lms_certificates.keys import RS256, ob3_public_keys, rsa_jwk, rsa_public_key
 from lms_certificates.settings import VN_TZ
 from lms_certificates.token import TokenError, b64url_decode, b64url_encode
 from lms_core.errors import ConfigError, LmsError
 
 __all__ = [
+    "ALG",
     "CONTEXTS",
+    "CREDENTIAL_SCHEMA",
     "PUBLISH_DIR",
     "CredentialSource",
     "Ob3Error",
@@ -75,12 +78,18 @@ CONTEXTS = (
 )
 """The credential's ``@context``, in this order (VC 2.0 first, as JSON-LD requires)."""
 
+CREDENTIAL_SCHEMA = (
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+)
+"""The OB 3.0 (VC 2.0) AchievementCredential JSON Schema, named in ``credentialSchema``
+with the type ``1EdTechJsonSchemaValidator2019`` (OB 3.0 §9.1), as the spec's examples do."""
+
 PUBLISH_DIR = "verify/ob3"
 """Where the site publishes the issuer profile and its keys, beside ``verify/keys.json``."""
 
-ALG = "EdDSA"
+ALG = RS256
 TYP = "JWT"
-_SALT_LABEL = b"taphuan/ob3/identity-salt/v1\x00"
+_SALT_LABEL = b"taphuan/ob3/identity-salt/v2\x00"
 _ID_NAMESPACE = uuid.NAMESPACE_URL
 
 
@@ -145,21 +154,19 @@ def subject_id(base_url: str, serial: str) -> str:
 # --------------------------------------------------------------------------- identity
 
 
-def identity_salt(private_key: Ed25519PrivateKey, serial: str) -> str:
+def identity_salt(private_key: rsa.RSAPrivateKey, serial: str) -> str:
     """The salt of a certificate's hashed identifier: 32 hex digits.
 
-    An HMAC-SHA256 of the serial under the issuer's private key (domain
-    separated by a label), so re-exporting gives the same salt and the same
+    An HMAC-SHA256 of the serial (domain separated by a label) under a
+    secret derived from the private key that signs the credential (its
+    private exponent), so re-exporting gives the same salt and the same
     credential, nobody without the key can predict a salt before the
     credential exists, and every credential has its own salt (two
     credentials of one person cannot be matched by their hashes).  A new
     key (``lms keys rotate``) gives new salts, as it gives new signatures.
     """
-    seed = private_key.private_bytes(
-        encoding=serialization.Encoding.Raw,
-        format=serialization.PrivateFormat.Raw,
-        encryption_algorithm=serialization.NoEncryption(),
-    )
+    d = private_key.private_numbers().d
+    seed = hashlib.sha256(_SALT_LABEL + d.to_bytes((d.bit_length() + 7) // 8, "big")).digest()
     digest = hmac.new(seed, _SALT_LABEL + serial.encode("utf-8"), hashlib.sha256).hexdigest()
     return digest[:32]
 
@@ -257,6 +264,7 @@ def credential(source: CredentialSource, *, base_url: str, salt: str) -> dict[st
             "criteria": {"narrative": narrative},
         },
     }
+    out["credentialSchema"] = [{"id": CREDENTIAL_SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}]
     return out
 
 
@@ -268,14 +276,19 @@ def _json(value: Mapping[str, Any]) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def _signing_input(header: Mapping[str, Any], payload: Mapping[str, Any]) -> bytes:
+    return f"{b64url_encode(_json(header))}.{b64url_encode(_json(payload))}".encode("ascii")
+
+
 def sign_credential(
-    document: Mapping[str, Any], *, private_key: Ed25519PrivateKey, kid: str, base_url: str
+    document: Mapping[str, Any], *, private_key: rsa.RSAPrivateKey, kid: str, base_url: str
 ) -> str:
     """The credential as a VC-JWT: ``header.payload.signature``, base64url, no padding.
 
     The payload is the credential plus ``iss`` (issuer id), ``jti`` (credential
     id), ``nbf`` (``validFrom``), ``exp`` (``validUntil``, when it has one) and
-    ``sub`` (``credentialSubject.id``), as OB 3.0 §8.2 lists them.
+    ``sub`` (``credentialSubject.id``), as OB 3.0 §8.2.4 lists them; the
+    signature is RS256 (RFC 7518 §3.3: RSASSA-PKCS1-v1_5 with SHA-256).
     """
     header = {"alg": ALG, "kid": key_url(base_url, kid), "typ": TYP}
     payload: dict[str, Any] = dict(document)
@@ -285,17 +298,20 @@ def sign_credential(
     if "validUntil" in document:
         payload["exp"] = _numeric_date(document["validUntil"])
     payload["sub"] = document["credentialSubject"]["id"]
-    signing_input = f"{b64url_encode(_json(header))}.{b64url_encode(_json(payload))}"
-    signature = private_key.sign(signing_input.encode("ascii"))
-    return f"{signing_input}.{b64url_encode(signature)}"
+    signing_input = _signing_input(header, payload)
+    signature = private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input.decode('ascii')}.{b64url_encode(signature)}"
 
 
 def verify_jwt(token: str, jwk: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload of a VC-JWT whose EdDSA signature verifies with ``jwk``; Ob3Error otherwise.
+    """The payload of a VC-JWT whose RS256 signature verifies with ``jwk``; Ob3Error otherwise.
 
-    What a third party does with the published key; the tests use it to
-    check every export.  Checks the header (exactly alg/kid/typ, EdDSA,
-    JWT), the signature, and that the claims match the credential.
+    What a third party does with the published key; the export checks every
+    credential with it before writing.  Checks the header (exactly
+    alg/kid/typ, ``RS256`` and nothing else: no ``none``, no HMAC, no EdDSA,
+    whatever the key), that the header's ``kid`` names this JWK, that the
+    JWK is an RSA public key of 2048 bits or more, the signature, and that
+    the claims match the credential.
     """
     parts = token.strip().split(".")
     if len(parts) != 3:
@@ -304,17 +320,27 @@ def verify_jwt(token: str, jwk: Mapping[str, Any]) -> dict[str, Any]:
         header = json.loads(b64url_decode(parts[0]))
         payload = json.loads(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
-        public = Ed25519PublicKey.from_public_bytes(b64url_decode(str(jwk.get("x", ""))))
     except (TokenError, ValueError, UnicodeDecodeError) as exc:
-        raise Ob3Error(f"unreadable JWT or key: {exc}") from None
+        raise Ob3Error(f"unreadable JWT: {exc}") from None
     if not isinstance(header, dict) or set(header) != {"alg", "kid", "typ"}:
         raise Ob3Error("the JOSE header must hold exactly alg, kid and typ")
     if header["alg"] != ALG or header["typ"] != TYP:
         raise Ob3Error(f"alg must be {ALG} and typ {TYP}")
-    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise Ob3Error("the key is not an Ed25519 JWK")
+    if jwk.get("alg", ALG) != ALG or "d" in jwk:
+        raise Ob3Error(f"the key is not a public {ALG} JWK")
+    if "kid" in jwk and not str(header["kid"]).endswith(f"/{jwk['kid']}.json"):
+        raise Ob3Error("the JWT names another key (its kid is not this JWK's)")
     try:
-        public.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
+        public = rsa_public_key(jwk)
+    except ValueError as exc:
+        raise Ob3Error(f"the key is not usable for {ALG}: {exc}") from None
+    try:
+        public.verify(
+            signature,
+            f"{parts[0]}.{parts[1]}".encode("ascii"),
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
     except InvalidSignature:
         raise Ob3Error("the signature does not verify") from None
     if not isinstance(payload, dict):
@@ -342,24 +368,20 @@ def verify_jwt(token: str, jwk: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- publishing
 
 
-def public_jwk(kid: str, public_key: bytes) -> dict[str, str]:
-    """One public key as a JWK (RFC 8037): ``{"kty":"OKP","crv":"Ed25519","x":…}``, never ``d``."""
-    return {
-        "kty": "OKP",
-        "crv": "Ed25519",
-        "x": b64url_encode(public_key),
-        "kid": kid,
-        "alg": ALG,
-        "use": "sig",
-    }
+def public_jwk(kid: str, public_key: rsa.RSAPublicKey) -> dict[str, str]:
+    """One public key as a JWK (RFC 7517/7518): ``kty RSA``, ``n``, ``e``, ``kid``,
+    ``alg RS256``, ``use sig``; never a private member (``d``, ``p``, ``q``, …)."""
+    return {**rsa_jwk(public_key), "kid": kid, "alg": ALG, "use": "sig"}
 
 
-def jwks(keys: Mapping[str, bytes]) -> dict[str, Any]:
+def jwks(keys: Mapping[str, rsa.RSAPublicKey]) -> dict[str, Any]:
     """Every public key (retired ones too, so older credentials still verify) as a JWK Set."""
-    return {"keys": [public_jwk(kid, raw) for kid, raw in keys.items()]}
+    return {"keys": [public_jwk(kid, key) for kid, key in keys.items()]}
 
 
-def issuer_profile(*, base_url: str, name: str, keys: Mapping[str, bytes]) -> dict[str, Any]:
+def issuer_profile(
+    *, base_url: str, name: str, keys: Mapping[str, rsa.RSAPublicKey]
+) -> dict[str, Any]:
     """The issuer's ``Profile``, served at its own id (``verify/ob3/issuer.json``).
 
     It names the issuer and lists its public keys as ``JsonWebKey``
@@ -378,9 +400,9 @@ def issuer_profile(*, base_url: str, name: str, keys: Mapping[str, bytes]) -> di
                 "id": key_url(base, kid),
                 "type": "JsonWebKey",
                 "controller": profile_id,
-                "publicKeyJwk": public_jwk(kid, raw),
+                "publicKeyJwk": public_jwk(kid, key),
             }
-            for kid, raw in keys.items()
+            for kid, key in keys.items()
         ],
     }
 
@@ -389,7 +411,9 @@ def _pretty(value: Mapping[str, Any]) -> bytes:
     return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def published_files(*, base_url: str, name: str, keys: Mapping[str, bytes]) -> dict[str, bytes]:
+def published_files(
+    *, base_url: str, name: str, keys: Mapping[str, rsa.RSAPublicKey]
+) -> dict[str, bytes]:
     """What a verifier fetches, by path relative to the site root (or the export):
 
     ``verify/ob3/issuer.json`` (the profile), ``verify/ob3/jwks.json`` (every
@@ -401,8 +425,8 @@ def published_files(*, base_url: str, name: str, keys: Mapping[str, bytes]) -> d
         ),
         f"{PUBLISH_DIR}/jwks.json": _pretty(jwks(keys)),
     }
-    for kid, raw in keys.items():
-        files[f"{PUBLISH_DIR}/keys/{kid}.json"] = _pretty(public_jwk(kid, raw))
+    for kid, key in keys.items():
+        files[f"{PUBLISH_DIR}/keys/{kid}.json"] = _pretty(public_jwk(kid, key))
     return files
 
 
@@ -412,9 +436,14 @@ def publish_issuer(session: Session, *, output_dir: Path, base_url: str, name: s
     Run by the build (the plugin's ``lms_site_built``) and by ``lms
     certificates publish`` whenever ``[site] base_url`` is set: a verifier
     dereferences the credentials' issuer id and ``kid`` there.  Retired keys
-    stay listed, so credentials signed with them keep verifying.
+    stay listed, so credentials signed with them keep verifying.  Nothing
+    is written while the issuer has no RS256 key (an install from before
+    Open Badges were signed with RS256, until ``lms keys init`` adds it).
     """
-    files = published_files(base_url=base_url, name=name, keys=public_keys(session))
+    keys = ob3_public_keys(session)
+    if not keys:
+        return []
+    files = published_files(base_url=base_url, name=name, keys=keys)
     written = []
     for rel, data in sorted(files.items()):
         target = output_dir / rel

@@ -71,8 +71,9 @@ class CertificatesPlugin:
     @hookimpl
     def lms_site_built(self, project: Project, output_dir: Path) -> list[Path] | None:
         """Publish ``verify/keys.json`` and ``verify/revoked.json`` with the site, and,
-        when ``[site] base_url`` is set, the Open Badges issuer profile and keys
-        (``verify/ob3/issuer.json``, ``jwks.json``, ``keys/<kid>.json``).
+        when ``[site] base_url`` is set, the Open Badges issuer profile and its
+        RS256 public keys as JWKs (``verify/ob3/issuer.json``, ``jwks.json``,
+        ``keys/<kid>.json``; nothing there until the issuer has an RSA key).
 
         Nothing is written for a project without a database file yet, or
         whose issuer has no key yet (the verify page then says the site
