@@ -4,8 +4,9 @@ Target (issue 7): ours within 1.3x of the engine alone; a bulk export of
 10,000 certificates uses both cores.
 
 * ours, ``lms_certificates Renderer.render``: from a ``CertificateDoc`` to PDF
-  bytes: NFC, the data as JSON, the QR code (segno, fixed mask, our SVG
-  writer), the compile through ``_page.typ`` (metadata) and ``default.typ``.
+  bytes: NFC, the data as JSON, the QR code (zxing-cpp, fixed mask, our SVG
+  writer: ``lms_certificates/qr.py``), the compile through ``_page.typ``
+  (metadata) and ``default.typ``.
 * anchor, ``typst.Compiler only``: ``default.typ`` compiled directly by one
   reused ``typst.Compiler`` with the very same inputs prepared beforehand, QR
   code included: the floor for any typst-based certificate.
@@ -14,9 +15,10 @@ Certificates are realistic: generated Vietnamese names, units and positions
 (``lms_core.synthetic``), and a verify URL as long as a real one (a payload
 shaped like docs/certificates.md, base64url, and a 64-byte signature).
 
-Under the table: where ours spends its time (QR code, data, compile), what
-segno's automatic mask choice would cost, and (full runs only) a bulk export
-of 10,000 certificates with ``render_to_files`` on one process and on every
+Under the table: where ours spends its time (QR code, data, compile), ours
+against the engine alone in CPU time, what zxing-cpp's automatic mask choice
+and the segno fallback would cost, and (full runs only) a bulk export of
+10,000 certificates with ``render_to_files`` on one process and on every
 core.  Peak memory is not measured by forking: typst starts threads, and a
 forked copy of a process with them deadlocks (the harness is told so).
 """
@@ -32,16 +34,18 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
-import segno
 import typst
 
 from benchmarks.harness import Benchmark, Side
-from lms_certificates import pdf
+from lms_certificates import pdf, qr
 from lms_certificates.pdf import CertificateDoc, Renderer, render_to_files
 from lms_core.synthetic import generate_province, generate_staff
+
+T = TypeVar("T")
 
 BASE_URL = "https://taphuan.ninhbinh.gov.vn"
 ISSUER = "Ủy ban nhân dân tỉnh Ninh Bình"
@@ -138,36 +142,59 @@ def _engine(ws: _Workspace) -> Callable[[], object]:
     return run
 
 
-def _per_doc_ms(func: Callable[[CertificateDoc], object], docs: list[CertificateDoc]) -> float:
+def _per_call_ms(func: Callable[[T], object], items: Sequence[T]) -> float:
     """CPU milliseconds per call (all of this process's threads): steadier than wall
     time on a shared machine, and the right measure of a cost to split."""
     started = time.process_time()
-    for doc in docs:
-        func(doc)
-    return (time.process_time() - started) / len(docs) * 1000
+    for item in items:
+        func(item)
+    return (time.process_time() - started) / len(items) * 1000
 
 
 def _breakdown(ws: _Workspace, *, quick: bool) -> str:
-    """Median of 3 passes over a sample: where one certificate's CPU time goes."""
-    sample = ws.docs[: 20 if quick else 200]
-    renderer = Renderer()
+    """Median of 3 interleaved passes over a sample: where one certificate's CPU time
+    goes, and ours against the engine alone in CPU time, which other people's work on
+    a shared machine disturbs far less than the table's wall time."""
+    count = 20 if quick else 200
+    sample, inputs = ws.docs[:count], ws.inputs[:count]
+    renderer, auto_renderer = Renderer(), Renderer(qr_mask=None)
     renderer.render(sample[0])
-    qr: list[float] = []
-    data: list[float] = []
-    whole: list[float] = []
+    auto_renderer.render(sample[0])
+    compiler = typst.Compiler(
+        str(ws.template), root="/", font_paths=ws.fonts, ignore_system_fonts=True
+    )
+    compiler.compile(format="pdf", sys_inputs=inputs[0][0], timestamp=inputs[0][1])
+
+    def engine(item: tuple[dict[str, str], int]) -> object:
+        return compiler.compile(format="pdf", sys_inputs=item[0], timestamp=item[1])
+
+    passes: dict[str, list[float]] = {
+        name: [] for name in ("encode", "code", "data", "render", "engine", "auto")
+    }
     for _ in range(3):
-        qr.append(_per_doc_ms(lambda d: pdf.qr_svg(d.verify_url), sample))
-        data.append(_per_doc_ms(renderer.data_json, sample))
-        whole.append(_per_doc_ms(renderer.render, sample))
-    auto_sample = sample[:3] if quick else sample[:20]
-    auto = _per_doc_ms(lambda d: segno.make(d.verify_url, micro=False), auto_sample)
-    q, a, w = statistics.median(qr), statistics.median(data), statistics.median(whole)
-    version = segno.make(sample[0].verify_url, micro=False, mask=pdf.QR_MASK).designator
+        passes["encode"].append(_per_call_ms(lambda d: qr.qr_symbol(d.verify_url), sample))
+        passes["code"].append(_per_call_ms(lambda d: qr.qr_svg(d.verify_url), sample))
+        passes["data"].append(_per_call_ms(renderer.data_json, sample))
+        passes["render"].append(_per_call_ms(renderer.render, sample))
+        passes["engine"].append(_per_call_ms(engine, inputs))
+        passes["auto"].append(_per_call_ms(auto_renderer.render, sample))
+    m = {name: statistics.median(values) for name, values in passes.items()}
+    e, q, a, w = m["encode"], m["code"], m["data"], m["render"]
+    auto_code = statistics.median(
+        _per_call_ms(lambda d: qr.qr_symbol(d.verify_url, mask=None), sample) for _ in range(3)
+    )
+    fallback = _per_call_ms(lambda d: qr.segno_symbol(d.verify_url), sample[: 3 if quick else 20])
+    symbol = qr.qr_symbol(sample[0].verify_url)
     return (
         f"\nCPU per certificate (sample of {len(sample)}): render {w:.1f} ms = "
-        f"QR code {q:.1f} ms (segno, fixed mask, version {version}, "
-        f"{len(sample[0].verify_url)}-character URL) + other data {max(a - q, 0):.1f} ms + "
-        f"compile {w - a:.1f} ms; segno choosing the mask itself: {auto:.1f} ms a code"
+        f"QR code {q:.1f} ms ({qr.ENCODER} {e:.1f} ms, fixed mask, version "
+        f"{symbol.designator}, {len(sample[0].verify_url)}-character URL; SVG {q - e:.1f} ms) + "
+        f"other data {max(a - q, 0):.1f} ms + compile {w - a:.1f} ms; "
+        f"{qr.ENCODER} choosing the mask itself: {auto_code:.1f} ms a code; "
+        f"segno (the fallback), fixed mask: {fallback:.1f} ms a code"
+        f"\nCPU per certificate, ours ÷ engine alone: {w:.1f} ÷ {m['engine']:.1f} ms = "
+        f"{w / m['engine']:.2f}×; with the mask chosen by {qr.ENCODER} "
+        f"(Renderer(qr_mask=None)): {m['auto']:.1f} ms = {m['auto'] / m['engine']:.2f}×"
     )
 
 

@@ -839,8 +839,9 @@ class _Workspace:
             "over the timed phase ÷ acknowledged submits (one whole start-save-save-submit).",
             "",
             "| side | submits/s | server CPU per submit | all p50 | all p95 | all p99 "
-            "| submit p50 | submit p95 | submit p99 | errors | client CPU |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| submit p50 | submit p95 | submit p99 | errors | client CPU "
+            "| client CPU per submit |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         notes: list[str] = []
         verdicts: dict[str, tuple[bool, float, float, int]] = {}
@@ -852,14 +853,23 @@ class _Workspace:
             errors = sum(stats.errors.values())
             client = sum(stats.client_cpu) / max(sum(stats.phases), 1e-9)
             per_submit = sum(stats.server_cpu) / max(sum(stats.phase_acks), 1)
+            client_per_submit = sum(stats.client_cpu) / max(sum(stats.phase_acks), 1)
             name = "lms serve" if side == "ours" else "anchor"
             lines.append(
                 f"| {name} | {rate:,.0f} | {per_submit * 1000:.1f} ms "
                 f"| {_ms(_percentile(flow, 0.5))} | {_ms(_percentile(flow, 0.95))} "
                 f"| {_ms(_percentile(flow, 0.99))} | {_ms(_percentile(submit, 0.5))} "
                 f"| {_ms(_percentile(submit, 0.95))} | {_ms(_percentile(submit, 0.99))} "
-                f"| {errors} | {client:.0%} of a core |"
+                f"| {errors} | {client:.0%} of a core | {client_per_submit * 1000:.1f} ms |"
             )
+            if side == "anchor" and client_per_submit > 0:
+                cores = os.cpu_count() or 1
+                notes.append(
+                    "ceiling of this machine: the load client spends "
+                    f"{client_per_submit * 1000:.1f} ms of CPU per submit, so on its {cores} cores "
+                    "it alone caps any server at "
+                    f"about {cores / client_per_submit:,.0f} submits/s (a server costing nothing)"
+                )
             ok, detail = self._stored(side)
             notes.append(
                 f"{name}: database holds {'exactly' if ok else 'NOT'} the acknowledged"

@@ -15,6 +15,9 @@ metadata (Subject) and then includes the chosen template (its path also
 arrives through ``sys.inputs``), so every template, the project's own too,
 yields a PDF that ``verify_url_from_pdf`` can read back.
 
+The QR code comes from ``qr.py`` (zxing-cpp, or segno where zxing-cpp has no
+wheel) as SVG text in the data, so the template only places it.
+
 Templates are trusted code, like the site's theme: the compiler's root is the
 file system's root so that a template and the logo or seal images may live
 anywhere (the package, the project's ``theme/certificates/``).
@@ -36,30 +39,15 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
 
-import segno
 import typst
 
+from lms_certificates.qr import QR_MASK, qr_svg
 from lms_core.errors import LmsError, Problem, ProblemsError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 """The built-in templates (``default.typ``); ``_page.typ`` is the fixed compiler input."""
 
 PAGE = TEMPLATES / "_page.typ"
-
-QR_MASK = 4
-"""The QR code's mask pattern, fixed instead of chosen by scoring all eight.
-
-segno's automatic choice evaluates eight masks in pure Python: about 40 ms of
-the 50 ms a 700-character verify URL costs, five times the whole typst
-compile.  Any mask decodes; the choice only avoids patterns that confuse
-scanners.  Our data (base64url of JSON and a signature) is close to random,
-and over random tokens mask 4's penalty score averaged within 3 % of the best
-of the eight (measured with segno's own scorer).  ``Renderer(qr_mask=None)``
-restores the automatic choice.
-"""
-
-QR_QUIET_ZONE = 4
-"""White modules around the symbol, as the QR standard asks; part of the SVG."""
 
 Language = Literal["vi", "en"]
 
@@ -118,7 +106,6 @@ _MONTHS_EN = (
 )
 _TEMPLATE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp"})
-_DARK_RUN = re.compile(rb"\x01+")
 _LOCATION = re.compile(r"┌─ (.+?):(\d+):(\d+)\s*$")
 _FS_ROOT = Path(TEMPLATES.anchor)
 
@@ -254,29 +241,6 @@ def _score_text(score: float | None, language: Language) -> str:
         return ""
     text = f"{score:.1f}".removesuffix(".0")
     return (text.replace(".", ",") if language == "vi" else text) + "%"
-
-
-def qr_svg(url: str, *, mask: int | None = QR_MASK) -> str:
-    """The QR code of ``url`` as a small SVG (one path, dark runs per row).
-
-    segno encodes; the SVG is written here from its module matrix because
-    segno's general-purpose SVG writer costs about 4 ms a code and this about
-    0.5 ms.  The quiet zone is inside the SVG, on a white background, so a
-    template may put the code on any colour.
-    """
-    qr = segno.make(url, micro=False, mask=mask)
-    q = QR_QUIET_ZONE
-    parts: list[str] = []
-    for y, row in enumerate(qr.matrix, start=q):
-        for run in _DARK_RUN.finditer(row):
-            width = run.end() - run.start()
-            parts.append(f"M{run.start() + q} {y}h{width}v1h-{width}z")
-    size = len(qr.matrix) + 2 * q
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}">'
-        f'<rect width="{size}" height="{size}" fill="#fff"/>'
-        f'<path d="{"".join(parts)}"/></svg>'
-    )
 
 
 def _typst_path(path: Path) -> str:
