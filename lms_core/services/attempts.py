@@ -183,7 +183,9 @@ def _attempt(session: Session, attempt_uuid: str) -> Attempt | None:
 
 
 def _attempt_enrolment(session: Session, attempt_uuid: str) -> int:
-    enrolment_id = session.scalar(_ATTEMPT_ENROLMENT, {"uuid": attempt_uuid})
+    # plain columns through the connection: the ORM's statement path costs
+    # more than the query, and nothing pending can change these rows
+    enrolment_id = session.connection().scalar(_ATTEMPT_ENROLMENT, {"uuid": attempt_uuid})
     if enrolment_id is None:
         raise NotFoundError(f"no attempt {attempt_uuid}")
     return enrolment_id
@@ -201,7 +203,7 @@ _CACHE_LIMIT = 256
 
 def _snapshot(session: Session, version_id: int) -> dict[str, Any]:
     """The version's snapshot, treat it as read-only (it is shared)."""
-    digest = session.scalar(_VERSION_HASH, {"id": version_id})
+    digest = session.connection().scalar(_VERSION_HASH, {"id": version_id})  # immutable row
     if digest is None:
         raise NotFoundError(f"no course version {version_id}")
     snapshot = _SNAPSHOTS.get(digest)

@@ -29,7 +29,7 @@ from lms_core.models import (
     Event,
     Response,
 )
-from lms_core.services.attempts import _exercise, _snapshot, exercise_score
+from lms_core.services.attempts import _COMPLETION_ID, _exercise, _snapshot, exercise_score
 
 __all__ = [
     "AttemptForm",
@@ -106,7 +106,6 @@ _OWN_ATTEMPT = (
     .join(Enrolment, Attempt.enrolment_id == Enrolment.id)
     .where(Attempt.uuid == bindparam("uuid"), Enrolment.person_id == bindparam("person_id"))
 )
-_COMPLETION_ID = select(Completion.id).where(Completion.enrolment_id == bindparam("enrolment_id"))
 _SAVED_ANSWERS = select(Response.question_id, Response.answer).where(
     Response.attempt_id == bindparam("attempt_id")
 )
@@ -136,7 +135,8 @@ def own_attempt(session: Session, *, person_id: int, attempt_uuid: str) -> Attem
 
 def is_completed(session: Session, enrolment_id: int) -> bool:
     """Whether the enrolment's course completion is recorded."""
-    found = session.scalar(_COMPLETION_ID, {"enrolment_id": enrolment_id})
+    session.flush()  # a completion pending in this session counts
+    found = session.connection().scalar(_COMPLETION_ID, {"enrolment_id": enrolment_id})
     return found is not None
 
 
@@ -262,7 +262,8 @@ def attempt_form(
     exercise, kind = _exercise(
         _snapshot(session, attempt.course_version_id), attempt.exercise_id, types
     )
-    saved = session.execute(_SAVED_ANSWERS, {"attempt_id": attempt.id}).tuples()
+    session.flush()  # answers pending in this session count
+    saved = session.connection().execute(_SAVED_ANSWERS, {"attempt_id": attempt.id}).tuples()
     return AttemptForm(
         exercise=exercise,
         kind=kind,
