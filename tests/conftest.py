@@ -43,6 +43,14 @@ def _own_key_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("LMS_KEY_DIR", str(tmp_path / "signing-keys"))
 
 
+@pytest.fixture
+def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The issuer's key folder of a test that makes or reads keys (``LMS_KEY_DIR``)."""
+    folder = tmp_path / "keys"
+    monkeypatch.setenv("LMS_KEY_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL on each backend."""

@@ -35,13 +35,6 @@ from lms_core.plugins import make_plugin_manager
 
 
 @pytest.fixture
-def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "keys"
-    monkeypatch.setenv("LMS_KEY_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def world(engine: Engine, project: Project, key_dir: Path) -> Iterator[World]:
     """Three people certified, committed (the CLI opens its own connections)."""
     with session_factory(engine).begin() as session:

@@ -68,13 +68,6 @@ def set_base_url(project: Project) -> None:
 
 
 @pytest.fixture
-def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "keys"
-    monkeypatch.setenv("LMS_KEY_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def world(engine: Engine, project: Project, key_dir: Path) -> World:
     """Three certificates, committed; base_url set in lms.toml (for the CLI and server)."""
     set_base_url(project)

@@ -96,13 +96,6 @@ PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 
 @pytest.fixture
-def key_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "keys"
-    monkeypatch.setenv("LMS_KEY_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture
 def world(engine: Engine, project: Project, key_dir: Path) -> World:
     """Three certificates, committed, with both keys; base_url in lms.toml."""
     set_base_url(project)
