@@ -647,6 +647,35 @@ def test_item_analysis_keeps_changed_versions_apart(world: World, project: Proje
     assert rows[-1]["wrong_options"] == "b) Sở Nội vụ: 1 (100%)"
 
 
+def test_attempts_titles_come_from_the_newest_version_that_has_the_exercise(
+    world: World, project: Project
+) -> None:
+    s, admin = world.session, world.scopes["admin"]
+    folder = project.courses_dir / QUIZ_COURSE
+
+    def republish(old: str, new: str, *files: str) -> None:
+        for name in files:
+            path = folder / name
+            path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+        loaded, problems = check_courses(project.courses_dir, types=TYPES)
+        assert not [p for p in problems if p.severity == "error"], problems
+        for course in loaded:
+            publish(s, course)
+
+    def titles() -> list[tuple[str, str]]:
+        return [
+            (r["exercise"], r["exercise_title"])
+            for r in as_dicts(reports.attempts_summary(s, admin))
+        ]
+
+    assert titles() == [(QUIZ, "Bài kiểm tra")]
+    republish('title="Bài kiểm tra"', 'title="Bài kiểm tra cuối"', "01-bai-kiem-tra.md")
+    assert titles() == [(QUIZ, "Bài kiểm tra cuối")]  # the newest version's title
+    # the exercise is gone from the newest version: its title is the latest one it had
+    republish(QUIZ, "kiem-tra-moi", "01-bai-kiem-tra.md", "index.md")
+    assert titles() == [(QUIZ, "Bài kiểm tra cuối")]
+
+
 def test_author_options_inverts_public_ids(world: World) -> None:
     s = world.session
     version = enrolment_of(s, "PL001", QUIZ_COURSE).course_version_id

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openpyxl
+import pytest
 from sqlalchemy import Engine, select
 from test_manage import (  # noqa: F401 - shared fixtures
     ADMIN,
@@ -29,6 +32,7 @@ from test_manage import (  # noqa: F401 - shared fixtures
     world,
 )
 
+from lms_core.config import Project
 from lms_core.db import session_factory
 from lms_core.models import Account, Event, Person
 
@@ -179,3 +183,61 @@ def test_the_dashboard_page_links_down_within_the_area(
     admin_view = as_(ADMIN).get("/api/manage/dashboard/13285-TDP01", params={"lang": "en"})
     assert '<a href="37">Tỉnh Ninh Bình</a>' in admin_view.text
     assert '<html lang="en">' in admin_view.text
+
+
+def test_pseudonymised_downloads_hide_people_and_are_stable(
+    as_: Callable[[str], httpx.Client],
+    engine: Engine,
+    project: Project,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the server finds the key folder in the project's configuration, as `lms serve` sets it
+    monkeypatch.setenv("LMS_CONFIG", str(project.config_path))
+    manager = as_(MANAGER)
+    asked = {"unit": "13285", "format": "csv", "lang": "en", "pseudonymise": "1"}
+    first = manager.get("/api/manage/reports/completion", params=asked)
+    assert first.status_code == 200, first.text
+    assert first.headers["cache-control"] == "no-store"
+    second = manager.get("/api/manage/reports/completion", params=asked)
+    assert second.content == first.content  # the same pseudonyms on every download
+    text = first.content.decode("utf-8-sig")
+    for code, (name, _, _) in PEOPLE.items():
+        assert code not in text and name not in text
+    table = list(csv.reader(io.StringIO(text, newline="")))
+    assert table[0][2:4] == ["Staff code", "Full name"]
+    codes = {row[2] for row in table[1:]}
+    assert len(codes) == len(WARD_STAFF)  # one pseudonym per person
+    assert all(c.startswith("P-") for c in codes)
+    assert all(row[3].startswith("Người-") for row in table[1:])
+    assert {row[0] for row in table[1:]} <= {"13285", "13285-TDP01", "13285-TDP02"}  # units stay
+    # XLSX: the same pseudonyms, and the filters sheet says so
+    r = manager.get("/api/manage/reports/completion", params={**asked, "format": "xlsx"})
+    assert r.status_code == 200, r.text
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    cells = [
+        str(c)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for c in row
+        if c is not None
+    ]
+    for code, (name, _, _) in PEOPLE.items():
+        assert all(code not in c and name not in c for c in cells)
+    assert {row[2] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)} == codes
+    logged = exports(engine)
+    assert [(e.data["format"], e.data["pseudonymised"]) for e in logged] == [
+        ("csv", True),
+        ("csv", True),
+        ("xlsx", True),
+    ]
+    assert all(e.actor_account_id == account_id(engine, MANAGER) for e in logged)
+    # pseudonyms are for files; the manager's JSON view is not one
+    r = manager.get("/api/manage/reports/completion", params={"pseudonymise": "1"})
+    assert r.status_code == 400 and "format=csv" in r.json()["error"]
+    # the key's file is gone: no file with other pseudonyms, no path in the answer
+    for key in Path(os.environ["LMS_KEY_DIR"]).glob("pseudonym-*.key"):
+        key.unlink()
+    r = manager.get("/api/manage/reports/completion", params=asked)
+    assert r.status_code == 503 and "operator" in r.json()["error"]
+    assert os.environ["LMS_KEY_DIR"] not in r.text
+    assert len(exports(engine)) == 3

@@ -14,24 +14,37 @@ Only official unit codes, course slugs, cohort names and dates travel in
 URLs; names and staff codes never do (they are not filters of any report).
 Downloads are ``Cache-Control: no-store``: they hold personal data and must
 not stay in a shared proxy or the browser's cache.
+
+``pseudonymise=1`` on a download replaces names and staff codes with the
+project's stable pseudonyms, exactly as ``lms report … --pseudonymise``
+(:func:`~lms_core.report_formats.project_pseudonymiser`, the same key): a
+manager can share the file outside HR, and files made at the command line
+and on the server join on the same pseudonyms.  The server finds the key
+folder in the project's configuration the way the certificates plugin
+does (``$LMS_CONFIG``, which ``lms serve`` sets; else the current folder).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from lms_core.config import locate_project
 from lms_core.dashboard import dashboard_page, render_unit_page
 from lms_core.db import read_only
-from lms_core.http.common import Context, Me
+from lms_core.errors import LmsError
+from lms_core.http.common import Context, Db, HttpError, Me
 from lms_core.http.manage import CourseFilter, UnitCode
 from lms_core.report_formats import (
+    Pseudonymiser,
     ReportRequest,
     page_csp,
+    project_pseudonymiser,
     record_export,
     run_report,
     text_of,
@@ -53,6 +66,12 @@ MEDIA = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 PRIVATE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+NO_PSEUDONYMS = (
+    "pseudonymised exports are not available on this server (its pseudonym key "
+    "cannot be used; the server's log says why): ask the operator"
+)
+
+log = logging.getLogger("lms.http")
 
 
 def _json_cell(value: Cell, kind: ColumnKind) -> Any:
@@ -87,6 +106,27 @@ def _filename(request: ReportRequest, fmt: str, today: dt.date) -> str:
     return "-".join(parts) + f".{fmt}"
 
 
+def _pseudonymiser(db: Db) -> Pseudonymiser:
+    """The project's pseudonymiser, the one ``lms report --pseudonymise`` uses.
+
+    Its secret is a file in the project's key folder, named by the database;
+    the first pseudonymised export of a project creates it (and records the
+    key's id), from the command line or from here.  A key that cannot be
+    used (a folder inside the project, a recorded key whose file is missing)
+    is the operator's to fix: the reason, which names server paths, goes to
+    the log, and the manager gets 503 rather than a file with other
+    pseudonyms than the project's.
+    """
+    try:
+        project = locate_project()
+        return db.run(
+            lambda s: project_pseudonymiser(s, key_dir=project.key_dir, project_root=project.root)
+        )
+    except (LmsError, OSError) as exc:
+        log.error("pseudonymised export refused: %s", exc)
+        raise HttpError(503, NO_PSEUDONYMS) from None
+
+
 def install(router: APIRouter, ctx: Context) -> None:
     """Add the report and dashboard routes to the ``/api`` router."""
     db = ctx.db
@@ -105,8 +145,11 @@ def install(router: APIRouter, ctx: Context) -> None:
         exercise: TextFilter = None,
         fmt: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json",
         lang: Literal["vi", "en"] | None = None,
+        pseudonymise: bool = False,
     ) -> Response:
         language = lang or ctx.language
+        if pseudonymise and fmt == "json":
+            raise HttpError(400, "pseudonymise is for downloads: format=csv or format=xlsx")
         request = ReportRequest(
             name=name,
             unit_code=unit,
@@ -120,6 +163,12 @@ def install(router: APIRouter, ctx: Context) -> None:
             exercise=exercise,
         )
 
+        # The key first, as at the command line (its first use records it: a write),
+        # once the request is known to be one: a refused request creates no key.
+        pseudonymiser = None
+        if pseudonymise:
+            request.check()
+            pseudonymiser = _pseudonymiser(db)
         # Read (and build the file) without SQLite's write lock: a big export must
         # not hold up learners' submissions.  Then log it; no download without it.
         with read_only(db.engine) as s:
@@ -129,9 +178,9 @@ def install(router: APIRouter, ctx: Context) -> None:
             return JSONResponse(report_json(report, language=language), headers=PRIVATE)
         buffer = io.BytesIO()
         if fmt == "csv":
-            rows = write_csv(report, buffer, language=language)
+            rows = write_csv(report, buffer, language=language, pseudonymise=pseudonymiser)
         else:
-            rows = write_xlsx([report], buffer, language=language)
+            rows = write_xlsx([report], buffer, language=language, pseudonymise=pseudonymiser)
         db.run(
             lambda s: record_export(
                 s,
@@ -139,7 +188,7 @@ def install(router: APIRouter, ctx: Context) -> None:
                 fmt=fmt,
                 filters=request.event_filters(),
                 rows=rows,
-                pseudonymised=False,
+                pseudonymised=pseudonymiser is not None,
                 actor_account_id=user.account_id,
                 source="web",
             )

@@ -39,6 +39,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
+from operator import itemgetter
 from typing import Any, Protocol, cast
 
 from sqlalchemy import (
@@ -49,6 +50,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     extract,
     func,
     literal_column,
@@ -57,7 +59,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from lms_core.db import bulk_work
 from lms_core.errors import LmsError, NotFoundError
@@ -232,19 +234,32 @@ class _TreeOrder:
     every engine (no collation involved).
     """
 
-    def __init__(self, session: Session, scope: Scope, unit: OrgUnit) -> None:
+    def __init__(self, unit: OrgUnit, codes: Mapping[int, str], paths: Iterable[str]) -> None:
+        """``codes`` of the units (by id) on ``paths``, the paths of the units to order."""
         self.prefix = len(unit.path)
-        units = (
-            session.execute(
-                select(OrgUnit.id, OrgUnit.code, OrgUnit.path).where(*_area(scope, unit))
-            )
-            .tuples()
-            .all()
-        )
-        self.codes = {uid: code for uid, code, _ in units}
-        self.paths = [path for _, _, path in units]
+        self.codes = codes
+        self.paths = list(paths)
         self.keys: dict[str, tuple[str, ...]] = {}
         self.ranks: dict[str, int] | None = None
+
+    @classmethod
+    def of_rows(cls, session: Session, unit: OrgUnit, units: Mapping[str, str]) -> _TreeOrder:
+        """The order of the units some rows are in: ``units`` maps their paths to their codes.
+
+        Rows carry their own unit's code, so the area's units need no
+        statement of their own (over a network each statement is a round
+        trip, about a tenth of a commune's overdue list); only units on the
+        way down to them that hold no row themselves are read, by id, when
+        there are any.
+        """
+        prefix = len(unit.path)
+        codes = {int(path.rstrip("/").rsplit("/", 1)[-1]): code for path, code in units.items()}
+        wanted = {int(i) for path in units for i in path[prefix:].strip("/").split("/") if i}
+        missing = wanted - codes.keys()
+        if missing:
+            read = select(OrgUnit.id, OrgUnit.code).where(OrgUnit.id.in_(missing))
+            codes.update(session.execute(read).tuples().all())
+        return cls(unit, codes, units)
 
     def rank(self, path: str) -> int:
         """The place of ``path`` in the same order, as a number: cheap to compare.
@@ -268,6 +283,65 @@ class _TreeOrder:
         return found
 
 
+_LATER_ENROLMENT = aliased(Enrolment, name="later_enrolment")
+_LATER_CERTIFICATE = aliased(Certificate, name="later_certificate")
+"""The other enrolment or certificate that "no later one" compares with, built once:
+an alias copies every column of its table, over a millisecond per report when made
+per call (a quarter of a small commune's ``expiring``, benchmarks/reports.py)."""
+
+
+def _current(
+    scope: Scope,
+    unit: OrgUnit,
+    *,
+    course_id: int | None,
+    cohort_ids: Sequence[int] | None,
+    as_of_end: dt.datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    """Conditions that keep the current enrolments (one per active person and course).
+
+    On :class:`Enrolment` joined to its :class:`Person` and their
+    :class:`OrgUnit`: the latest enrolment that is not withdrawn (see the
+    module docstring), of active people in the area.  With ``as_of_end``: as
+    things stood just before that moment (enrolled before it, not yet
+    withdrawn then).  A course or cohort filter chooses among the
+    enrolments it keeps.
+
+    "The latest" is written as *no later one* (``NOT EXISTS``), which both
+    engines run as an anti-join probing ``enrolment (person_id, course_id,
+    id)`` from the enrolments of the area, rather than as ``max(id)`` per
+    person and course joined back to the enrolments by id: PostgreSQL hashes
+    the whole area's enrolments for the maximum (spilling to disk over a
+    province) and, over a commune, scans every enrolment of the province to
+    join the few thousand maxima back, so the anti-join is two to three
+    times faster there (benchmarks/reports.py).
+    """
+    later = _LATER_ENROLMENT
+
+    def counts(enrolment: Any) -> list[ColumnElement[bool]]:
+        if as_of_end is None:
+            out: list[ColumnElement[bool]] = [enrolment.status != "withdrawn"]
+        else:
+            out = [
+                enrolment.enrolled_at < as_of_end,
+                or_(enrolment.status != "withdrawn", enrolment.withdrawn_at >= as_of_end),
+            ]
+        if cohort_ids is not None:
+            out.append(enrolment.cohort_id.in_(cohort_ids))
+        return out
+
+    where = [*_area(scope, unit), Person.active.is_(True), *counts(Enrolment)]
+    if course_id is not None:
+        where.append(Enrolment.course_id == course_id)
+    newer = exists().where(
+        later.person_id == Enrolment.person_id,
+        later.course_id == Enrolment.course_id,
+        later.id > Enrolment.id,
+        *counts(later),
+    )
+    return [*where, ~newer]
+
+
 def _current_enrolments(
     scope: Scope,
     unit: OrgUnit,
@@ -276,49 +350,41 @@ def _current_enrolments(
     cohort_ids: Sequence[int] | None,
     as_of_end: dt.datetime | None = None,
 ) -> Any:
-    """A subquery of the ids of current enrolments (one per active person and course).
-
-    The latest enrolment that is not withdrawn (see the module docstring),
-    of active people in the area.  With ``as_of_end``: as things stood just
-    before that moment (enrolled before it, not yet withdrawn then).
-    """
-    where: list[ColumnElement[bool]] = [*_area(scope, unit), Person.active.is_(True)]
-    if as_of_end is None:
-        where.append(Enrolment.status != "withdrawn")
-    else:
-        where += [
-            Enrolment.enrolled_at < as_of_end,
-            or_(Enrolment.status != "withdrawn", Enrolment.withdrawn_at >= as_of_end),
-        ]
-    if course_id is not None:
-        where.append(Enrolment.course_id == course_id)
-    if cohort_ids is not None:
-        where.append(Enrolment.cohort_id.in_(cohort_ids))
+    """A subquery of the ids of current enrolments (:func:`_current`), to join on ``id``."""
     return (
-        select(func.max(Enrolment.id).label("id"))
+        select(Enrolment.id.label("id"))
         .join(Person, Enrolment.person_id == Person.id)
         .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
-        .where(*where)
-        .group_by(Enrolment.person_id, Enrolment.course_id)
+        .where(
+            *_current(scope, unit, course_id=course_id, cohort_ids=cohort_ids, as_of_end=as_of_end)
+        )
         .subquery()
     )
 
 
-def _status(
-    status: str, due_on: dt.date | None, valid_until: dt.date | None, today: dt.date
-) -> str:
-    """The status of a person in a course (module docstring), from its current enrolment."""
-    if status == "completed":
-        if valid_until is not None and valid_until < today:
-            return "cert_expired"
-        if valid_until is not None and valid_until <= today + dt.timedelta(
-            days=EXPIRING_WITHIN_DAYS
-        ):
-            return "cert_expiring"
-        return "completed"
-    if due_on is not None and due_on < today:
-        return "overdue"
-    return "in_progress" if status == "in_progress" else "not_started"
+def _status_sql(today: dt.date) -> ColumnElement[str]:
+    """The status of a person in a course (module docstring), from the current enrolment
+    joined to its completion's unrevoked certificate.
+
+    Decided by the database, as a ``CASE``, rather than per row in Python: a
+    province is 576,000 rows, and every Python step per row counts
+    (benchmarks/reports.py).  A missing due date or certificate (NULL)
+    compares as false, so it never makes a row overdue or expiring.
+    """
+    soon = today + dt.timedelta(days=EXPIRING_WITHIN_DAYS)
+    return case(
+        (
+            Enrolment.status == "completed",
+            case(
+                (Certificate.valid_until < today, "cert_expired"),
+                (Certificate.valid_until <= soon, "cert_expiring"),
+                else_="completed",
+            ),
+        ),
+        (Enrolment.due_on < today, "overdue"),
+        (Enrolment.status == "in_progress", "in_progress"),
+        else_="not_started",
+    )
 
 
 UNIT_COLUMNS = (
@@ -339,58 +405,29 @@ COURSE_COLUMNS = (
 # --------------------------------------------------------------------------- completion matrix
 
 
-def _enrolment_rows(
-    session: Session,
+def _enrolments(
     scope: Scope,
     unit: OrgUnit,
-    *,
+    *columns: ColumnElement[Any] | InstrumentedAttribute[Any],
     course_id: int | None,
     cohort_ids: Sequence[int] | None,
-    where: Iterable[ColumnElement[bool]] = (),
-) -> list[tuple[Any, ...]]:
-    """Current enrolments with person, unit, course, cohort, completion and certificate.
+) -> Select[Any]:
+    """``columns`` of the current enrolments, joined to person, unit, course and cohort.
 
-    The completion comes as its Vietnamese date (the day on certificates).
-
-    The certificate is the one issued for that very completion (at most one,
-    by a unique constraint), unless revoked: an older certificate of the
-    course says nothing about a completion whose own certificate is still
-    pending.
+    The completion matrix joins the completion and its certificate to this;
+    the overdue list does not need them (enrolments still open have no
+    completion): planning and probing those two outer joins was about half
+    of its statement's time over a commune on PostgreSQL (benchmarks/reports.py).
     """
-    current = _current_enrolments(scope, unit, course_id=course_id, cohort_ids=cohort_ids)
-    query = (
-        select(
-            OrgUnit.path,
-            OrgUnit.code,
-            OrgUnit.name,
-            Person.staff_code,
-            Person.full_name,
-            Person.position,
-            Course.slug,
-            Course.title,
-            Cohort.name,
-            Enrolment.status,
-            Enrolment.due_on,
-            _vn_date_sql(session, Completion.completed_at),
-            Certificate.valid_until,
-        )
+    return (
+        select(*columns)
         .select_from(Enrolment)
-        .join(current, current.c.id == Enrolment.id)
         .join(Person, Enrolment.person_id == Person.id)
         .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
         .join(Course, Enrolment.course_id == Course.id)
         .outerjoin(Cohort, Enrolment.cohort_id == Cohort.id)
-        .outerjoin(Completion, Completion.enrolment_id == Enrolment.id)
-        .outerjoin(
-            Certificate,
-            and_(Certificate.completion_id == Completion.id, Certificate.revoked_at.is_(None)),
-        )
-        .where(*where)
+        .where(*_current(scope, unit, course_id=course_id, cohort_ids=cohort_ids))
     )
-    # Plain rows through the session's connection, fetched at once: the ORM's
-    # per-row loading took a sixth of the completion report over a province of
-    # 576,000 rows, and fetching row by row another tenth (benchmarks/reports.py).
-    return [tuple(row) for row in session.connection().execute(query).all()]
 
 
 def completion_matrix(
@@ -417,50 +454,52 @@ def completion_matrix(
     unit = _scoped_unit(session, scope, unit_code)
     course_id = _course_id(session, course)
     cohort_ids = _cohort_ids(session, course_id, cohort)
-    order = _TreeOrder(session, scope, unit)
+    # The certificate is the one issued for that very completion (at most one, by a
+    # unique constraint), unless revoked: an older certificate of the course says
+    # nothing about a completion whose own certificate is still pending.
+    query = (
+        _enrolments(
+            scope,
+            unit,
+            OrgUnit.path,
+            OrgUnit.code,
+            OrgUnit.name,
+            Person.staff_code,
+            Person.full_name,
+            Person.position,
+            Course.slug,
+            Course.title,
+            Cohort.name,
+            _status_sql(today),
+            Enrolment.due_on,
+            _vn_date_sql(session, Completion.completed_at),  # the day on certificates
+            case((Enrolment.status == "completed", Certificate.valid_until)),
+            course_id=course_id,
+            cohort_ids=cohort_ids,
+        )
+        .outerjoin(Completion, Completion.enrolment_id == Enrolment.id)
+        .outerjoin(
+            Certificate,
+            and_(Certificate.completion_id == Completion.id, Certificate.revoked_at.is_(None)),
+        )
+    )
     # A province is 576,000 rows: each automatic collection of the cyclic GC
     # rescans them for cycles they cannot hold (a tenth of the report's time).
     with bulk_work():
-        out: list[tuple[str, tuple[Cell, ...]]] = []
-        for (
-            path,
-            code,
-            name,
-            staff_code,
-            full_name,
-            position,
-            slug,
-            title,
-            cohort_name,
-            status,
-            due_on,
-            completed_on,
-            valid_until,
-        ) in _enrolment_rows(session, scope, unit, course_id=course_id, cohort_ids=cohort_ids):
-            state = _status(status, due_on, valid_until, today)
-            out.append(
-                (
-                    # one string per row (the unit's place, staff code, course, joined by
-                    # NUL, which sorts before any character they hold): compared in C,
-                    # where tuples of tuples cost three times more to sort
-                    f"{order.rank(path):08d}\0{staff_code}\0{slug}",
-                    (
-                        code,
-                        name,
-                        staff_code,
-                        full_name,
-                        position,
-                        slug,
-                        title,
-                        cohort_name,
-                        state,
-                        due_on,
-                        completed_on,
-                        valid_until if status == "completed" else None,
-                    ),
-                )
-            )
-        out.sort(key=lambda item: item[0])
+        # Plain rows through the session's connection, fetched at once: the ORM's
+        # per-row loading took a sixth of the report over a province, and fetching
+        # row by row another tenth (benchmarks/reports.py).
+        found = session.connection().execute(query).all()
+        units = {row[0]: row[1] for row in found}
+        order = _TreeOrder.of_rows(session, unit, units)
+        place = {path: f"{order.rank(path):08d}\0" for path in units}
+        # One sort key per row (the unit's place, staff code, course, joined by NUL,
+        # which sorts before any character they hold) is compared in C, where tuples
+        # of tuples cost three times more to sort; the cells are the row after its path.
+        out = [(f"{place[row[0]]}{row[3]}\0{row[6]}", row[1:]) for row in found]
+        del found
+        out.sort(key=itemgetter(0))
+        rows = cast(list[tuple[Cell, ...]], [cells for _, cells in out])  # slices of rows
     return Report(
         name="completion",
         title_vi="Tình hình hoàn thành khóa học",
@@ -475,7 +514,7 @@ def completion_matrix(
             Column("completed_on", "Ngày hoàn thành", "Completed on", "date"),
             Column("valid_until", "Chứng nhận có giá trị đến", "Certificate valid until", "date"),
         ],
-        rows=[row for _, row in out],
+        rows=rows,
         filters=_filters(unit, {"course": course, "cohort": cohort, "as_of": today}),
         generated_at=utcnow(),
     )
@@ -536,9 +575,7 @@ def rollup(
     unit = _scoped_unit(session, scope, unit_code)
     course_id = _course_id(session, course)
     cohort_ids = _cohort_ids(session, course_id, cohort)
-    current = _current_enrolments(
-        scope, unit, course_id=course_id, cohort_ids=cohort_ids, as_of_end=as_of_end
-    )
+    current = _current(scope, unit, course_id=course_id, cohort_ids=cohort_ids, as_of_end=as_of_end)
     on_completion = [Completion.enrolment_id == Enrolment.id]
     if as_of_end is not None:
         on_completion.append(Completion.completed_at < as_of_end)
@@ -548,22 +585,36 @@ def rollup(
         done if period_start is None else and_(done, Completion.completed_at >= period_start)
     )
     late = and_(Completion.id.is_(None), Enrolment.due_on.is_not(None), Enrolment.due_on < as_of)
-    query = (
+    counts = (
         select(
-            OrgUnit.path,
-            Enrolment.course_id,
-            func.count(Enrolment.id),
-            func.sum(case((done, 1), else_=0)),
-            func.sum(case((in_period, 1), else_=0)),
-            func.sum(case((late, 1), else_=0)),
+            OrgUnit.path.label("path"),
+            Enrolment.course_id.label("course_id"),
+            func.count(Enrolment.id).label("enrolled"),
+            func.sum(case((done, 1), else_=0)).label("completed"),
+            func.sum(case((in_period, 1), else_=0)).label("in_period"),
+            func.sum(case((late, 1), else_=0)).label("overdue"),
         )
         .select_from(Enrolment)
-        .join(current, current.c.id == Enrolment.id)
         .join(Person, Enrolment.person_id == Person.id)
         .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
         .outerjoin(Completion, and_(*on_completion))
+        .where(*current)
         .group_by(OrgUnit.path, Enrolment.course_id)
+        .subquery()
     )
+    # The courses' names joined to the grouped rows (a few thousand), rather than
+    # read in a statement of their own: over a network each statement is a round
+    # trip, which counts in a small area's roll-up (benchmarks/reports.py).
+    query = select(
+        counts.c.path,
+        Course.id,
+        Course.slug,
+        Course.title,
+        counts.c.enrolled,
+        counts.c.completed,
+        counts.c.in_period,
+        counts.c.overdue,
+    ).join(Course, Course.id == counts.c.course_id)
     units_query = select(
         OrgUnit.id, OrgUnit.code, OrgUnit.name, OrgUnit.kind, OrgUnit.path, OrgUnit.valid_to
     ).where(*_area(scope, unit))
@@ -571,32 +622,39 @@ def rollup(
         units_query = units_query.where(OrgUnit.depth <= unit.depth + depth)
     units = {row[0]: row for row in session.execute(units_query).tuples()}
     tallies: dict[tuple[int, int], _Tally] = {}
-    seen_courses: set[int] = set() if course_id is None else {course_id}
-    for path, cid, enrolled, completed, period_count, overdue_count in session.execute(
-        query
-    ).tuples():
-        seen_courses.add(cid)
+    courses: dict[int, tuple[str, str, int]] = {}
+    listed: dict[str, list[int]] = {}  # a unit's path -> its ancestors that are listed
+    for path, cid, slug, title, enrolled, completed, period_count, overdue_count in (
+        session.connection().execute(query).tuples().all()
+    ):
+        courses[cid] = (slug, title, cid)
         row = _Tally(
             int(enrolled), int(completed or 0), int(period_count or 0), int(overdue_count or 0)
         )
-        for ancestor in _ancestors(path):
-            if ancestor in units:
-                tallies.setdefault((ancestor, cid), _Tally()).add(row)
-    courses = sorted(
-        session.execute(
-            select(Course.slug, Course.title, Course.id).where(Course.id.in_(seen_courses))
-        ).tuples()
+        ancestors = listed.get(path)
+        if ancestors is None:
+            ancestors = listed[path] = [a for a in _ancestors(path) if a in units]
+        for ancestor in ancestors:
+            tallies.setdefault((ancestor, cid), _Tally()).add(row)
+    if course_id is not None and course_id not in courses:  # asked for, none enrolled
+        slug, title = session.execute(
+            select(Course.slug, Course.title).where(Course.id == course_id)
+        ).one()
+        courses[course_id] = (slug, title, course_id)
+    ordered_courses = sorted(courses.values())
+    # the listed units hold every ancestor (up to the chosen unit) of a listed unit
+    order = _TreeOrder(
+        unit, {uid: row[1] for uid, row in units.items()}, [row[4] for row in units.values()]
     )
-    order = _TreeOrder(session, scope, unit)
     with_period = date_from is not None or date_to is not None
     rows: list[tuple[tuple[tuple[str, ...], str], tuple[Cell, ...]]] = []
     for uid, code, name, kind, path, valid_to in units.values():
-        counts = [tallies.get((uid, cid), _Tally()) for _, _, cid in courses]
+        tallied = [tallies.get((uid, cid), _Tally()) for _, _, cid in ordered_courses]
         gone = valid_to is not None and valid_to < as_of
-        if gone and not any(t.enrolled for t in counts):
+        if gone and not any(t.enrolled for t in tallied):
             continue  # a dissolved unit matters only while it has history
         level = len(_ancestors(path)) - len(_ancestors(unit.path))
-        for (slug, title, _), tally in zip(courses, counts, strict=True):
+        for (slug, title, _), tally in zip(ordered_courses, tallied, strict=True):
             rate = round(100.0 * tally.completed / tally.enrolled, 1) if tally.enrolled else None
             cells: list[Cell] = [level, code, name, kind, slug, title]
             if cohort is not None:
@@ -669,19 +727,29 @@ def overdue(
     unit = _scoped_unit(session, scope, unit_code)
     course_id = _course_id(session, course)
     cohort_ids = _cohort_ids(session, course_id, cohort)
-    order = _TreeOrder(session, scope, unit)
-    found = _enrolment_rows(
-        session,
+    query = _enrolments(
         scope,
         unit,
+        OrgUnit.path,
+        OrgUnit.code,
+        OrgUnit.name,
+        Person.staff_code,
+        Person.full_name,
+        Person.position,
+        Course.slug,
+        Course.title,
+        Cohort.name,
+        Enrolment.status,
+        Enrolment.due_on,
         course_id=course_id,
         cohort_ids=cohort_ids,
-        where=[
-            Enrolment.status.in_(_ACTIVE),
-            Enrolment.due_on.is_not(None),
-            Enrolment.due_on < today,
-        ],
+    ).where(
+        Enrolment.status.in_(_ACTIVE),
+        Enrolment.due_on.is_not(None),
+        Enrolment.due_on < today,
     )
+    found = session.connection().execute(query).tuples().all()  # plain rows, at once
+    order = _TreeOrder.of_rows(session, unit, {row[0]: row[1] for row in found})
     rows: list[tuple[tuple[Any, ...], tuple[Cell, ...]]] = []
     for (
         path,
@@ -695,12 +763,11 @@ def overdue(
         cohort_name,
         status,
         due_on,
-        *_,
     ) in found:
         days = (today - due_on).days
         rows.append(
             (
-                (order.key(path), -days, staff, slug),
+                (order.rank(path), -days, staff, slug),
                 (
                     code,
                     name,
@@ -762,27 +829,27 @@ def expiring(
     today = _today(today)
     unit = _scoped_unit(session, scope, unit_code)
     course_id = _course_id(session, course)
+    # the latest unrevoked certificate: no later one (NOT EXISTS), as for enrolments
+    # (:func:`_current`), rather than max(id) per person and course joined back
+    later = _LATER_CERTIFICATE
+    renewed = exists().where(
+        later.person_id == Certificate.person_id,
+        later.course_id == Certificate.course_id,
+        later.id > Certificate.id,
+        later.revoked_at.is_(None),
+    )
     where: list[ColumnElement[bool]] = [
         *_area(scope, unit),
         Person.active.is_(True),
         Certificate.revoked_at.is_(None),
-    ]
-    if course_id is not None:
-        where.append(Certificate.course_id == course_id)
-    latest = (
-        select(func.max(Certificate.id).label("id"))
-        .join(Person, Certificate.person_id == Person.id)
-        .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
-        .where(*where)
-        .group_by(Certificate.person_id, Certificate.course_id)
-        .subquery()
-    )
-    window: list[ColumnElement[bool]] = [
+        ~renewed,
         Certificate.valid_until.is_not(None),
         Certificate.valid_until <= today + dt.timedelta(days=within_days),
     ]
     if not include_expired:
-        window.append(Certificate.valid_until >= today)
+        where.append(Certificate.valid_until >= today)
+    if course_id is not None:
+        where.append(Certificate.course_id == course_id)
     query = (
         select(
             OrgUnit.path,
@@ -798,13 +865,13 @@ def expiring(
             Certificate.valid_until,
         )
         .select_from(Certificate)
-        .join(latest, latest.c.id == Certificate.id)
         .join(Person, Certificate.person_id == Person.id)
         .join(OrgUnit, Person.org_unit_id == OrgUnit.id)
         .join(Course, Certificate.course_id == Course.id)
-        .where(*window)
+        .where(*where)
     )
-    order = _TreeOrder(session, scope, unit)
+    found = session.connection().execute(query).tuples().all()  # plain rows, at once
+    order = _TreeOrder.of_rows(session, unit, {row[0]: row[1] for row in found})
     rows: list[tuple[tuple[Any, ...], tuple[Cell, ...]]] = []
     for (
         path,
@@ -818,12 +885,12 @@ def expiring(
         serial,
         done,
         until,
-    ) in session.connection().execute(query).tuples():  # plain rows, as _enrolment_rows
+    ) in found:
         assert until is not None
         days = (until - today).days
         rows.append(
             (
-                (until, order.key(path), staff, slug),
+                (until, order.rank(path), staff, slug),
                 (
                     code,
                     name,
@@ -906,33 +973,80 @@ def _join_people(query: Select[Any]) -> Select[Any]:
     )
 
 
+_TITLES: dict[str, list[tuple[str, str]]] = {}
+"""(exercise id, title) of a version's exercises in course order, by the snapshot's
+content hash: versions are never updated, so a snapshot is read (and decoded) once
+per process, as the learner server's ``lms_core.services.attempts._SNAPSHOTS``."""
+_TITLES_LIMIT = 1024
+
+
+def _titles(
+    session: Session, versions: Sequence[tuple[int, int, str]]
+) -> dict[str, list[tuple[str, str]]]:
+    """The exercises of ``versions`` (id, course id, content hash) by hash, read if not cached."""
+    out = {digest: _TITLES[digest] for _, _, digest in versions if digest in _TITLES}
+    wanted = {version_id: digest for version_id, _, digest in versions if digest not in out}
+    if not wanted:
+        return out
+    if len(_TITLES) + len(wanted) > _TITLES_LIMIT:
+        _TITLES.clear()
+    found = session.execute(
+        select(CourseVersion.id, CourseVersion.snapshot["exercises"]).where(
+            CourseVersion.id.in_(wanted)
+        )
+    ).tuples()
+    for version_id, exercises in found:
+        digest = wanted[version_id]
+        out[digest] = _TITLES[digest] = [
+            (
+                str(entry.get("id")),
+                str((entry.get("data") or {}).get("title") or entry.get("id")),
+            )
+            for entry in exercises or []
+        ]
+    return out
+
+
 def _exercise_titles(
     session: Session, wanted: Iterable[tuple[int, str]]
 ) -> dict[tuple[int, str], tuple[int, str]]:
     """(course id, exercise id) -> (position in the course, title), newest version first.
 
-    Reads versions newest first and stops once every exercise is found, so
-    the usual case loads one snapshot per course.
+    One small statement lists the versions of the courses (ids and content
+    hashes); snapshots are read only for versions not seen before in this
+    process, the newest first, older ones only for an exercise the newest
+    version no longer has.  Reading the newest snapshot of every course,
+    one statement per course, was a quarter of the attempts report over a
+    commune on PostgreSQL: twenty round trips, and the exercises' whole
+    definitions decoded as JSON each time (benchmarks/reports.py).
     """
     missing: dict[int, set[str]] = {}
     for course_id, exercise_id in wanted:
         missing.setdefault(course_id, set()).add(exercise_id)
     out: dict[tuple[int, str], tuple[int, str]] = {}
-    for course_id, ids in missing.items():
-        versions = session.scalars(
-            select(CourseVersion.snapshot)
-            .where(CourseVersion.course_id == course_id)
-            .order_by(CourseVersion.number.desc())
-        )
-        for snapshot in versions:
-            for position, entry in enumerate(snapshot.get("exercises") or []):
-                eid = str(entry.get("id"))
+    if not missing:
+        return out
+    versions: dict[int, list[tuple[int, int, str]]] = {}
+    for row in session.execute(
+        select(CourseVersion.id, CourseVersion.course_id, CourseVersion.content_hash)
+        .where(CourseVersion.course_id.in_(missing))
+        .order_by(CourseVersion.course_id, CourseVersion.number.desc())
+    ).tuples():
+        versions.setdefault(row[1], []).append(row)
+
+    def take(listed: Sequence[tuple[int, int, str]]) -> None:
+        titles = _titles(session, listed)
+        for _, course_id, digest in listed:  # newest first within a course
+            ids = missing[course_id]
+            for position, (eid, title) in enumerate(titles.get(digest, [])):
                 if eid in ids:
-                    title = str((entry.get("data") or {}).get("title") or eid)
                     out[(course_id, eid)] = (position, title)
                     ids.discard(eid)
-            if not ids:
-                break
+
+    take([listed[0] for listed in versions.values()])
+    older = [v for cid, ids in missing.items() if ids for v in versions.get(cid, [])[1:]]
+    if older:  # rare: an exercise the newest version no longer has
+        take(older)
     return out
 
 
@@ -982,32 +1096,44 @@ def attempts_summary(
         .subquery()
     )
     middle = or_(inner.c.rank == (inner.c.total + 1) // 2, inner.c.rank == (inner.c.total + 2) // 2)
-    query = select(
-        inner.c.course_id,
-        inner.c.exercise_id,
-        func.count(),
-        func.count(inner.c.person_id.distinct()),
-        func.sum(inner.c.passed),
-        func.avg(inner.c.percent),
-        func.avg(case((middle, inner.c.seconds), else_=None)),
-    ).group_by(inner.c.course_id, inner.c.exercise_id)
-    found = list(session.execute(query).tuples())
-    courses = dict(
-        session.execute(select(Course.id, Course).where(Course.id.in_({row[0] for row in found})))
-        .tuples()
-        .all()
+    grouped = (
+        select(
+            inner.c.course_id,
+            inner.c.exercise_id,
+            func.count().label("attempts"),
+            func.count(inner.c.person_id.distinct()).label("learners"),
+            func.sum(inner.c.passed).label("passed"),
+            func.avg(inner.c.percent).label("mean"),
+            func.avg(case((middle, inner.c.seconds), else_=None)).label("median"),
+        )
+        .group_by(inner.c.course_id, inner.c.exercise_id)
+        .subquery()
     )
-    titles = _exercise_titles(session, [(row[0], row[1]) for row in found])
+    # The course's slug and title joined to the grouped rows: no statement of their
+    # own, and grouped first, so the grouping reads the rows in the order the window
+    # functions sorted them (grouping by the title too would sort them all again).
+    query = select(
+        grouped.c.course_id,
+        Course.slug,
+        Course.title,
+        grouped.c.exercise_id,
+        grouped.c.attempts,
+        grouped.c.learners,
+        grouped.c.passed,
+        grouped.c.mean,
+        grouped.c.median,
+    ).join(Course, Course.id == grouped.c.course_id)
+    found = session.connection().execute(query).tuples().all()
+    titles = _exercise_titles(session, [(row[0], row[3]) for row in found])
     rows: list[tuple[tuple[Any, ...], tuple[Cell, ...]]] = []
-    for cid, eid, attempts, learners, passed, mean, median in found:
+    for cid, slug, course_title, eid, attempts, learners, passed, mean, median in found:
         position, title = titles.get((cid, eid), (len(titles), eid))
-        slug = courses[cid].slug
         rows.append(
             (
                 (slug, position, eid),
                 (
                     slug,
-                    courses[cid].title,
+                    course_title,
                     eid,
                     title,
                     int(attempts),
