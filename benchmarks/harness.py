@@ -11,6 +11,9 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
 Setup = Callable[[], Callable[[], object]]
 """Prepares one round (not timed) and returns the function to time."""
 
@@ -132,3 +135,21 @@ def table(bench: Benchmark, results: list[Result]) -> str:
     if bench.extra is not None:
         lines.append(bench.extra())
     return "\n".join(lines)
+
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+"""The PostgreSQL the PostgreSQL benchmarks use when ``LMS_TEST_DATABASE_URL`` is unset."""
+
+
+def pg_base_url() -> tuple[str | None, str]:
+    """A reachable PostgreSQL URL, or None and why not."""
+    url = os.environ.get("LMS_TEST_DATABASE_URL") or DEFAULT_PG
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure means: no server to measure against
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        return None, f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {reason}"
+    return url, ""

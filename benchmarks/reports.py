@@ -78,7 +78,7 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from benchmarks.harness import Benchmark, Result, Side, run
+from benchmarks.harness import Benchmark, Result, Side, pg_base_url, run
 from lms_core.courses import check_courses
 from lms_core.db import make_engine, read_only, session_factory
 from lms_core.models import Base, Course, CourseVersion, OrgUnit
@@ -98,7 +98,6 @@ GENERATOR_VERSION = 1
 TODAY = dt.date(2026, 11, 29)
 """The reports' "today": fixed, so due dates and certificate expiry stand as generated."""
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EVERYTHING = Scope.everything()
 TARGET = 1.5
 
@@ -857,20 +856,6 @@ def _fill(raw: sqlite3.Connection, size: Size, courses: _Courses) -> None:
 
 
 # --------------------------------------------------------------------------- PostgreSQL
-
-
-def pg_base_url() -> tuple[str | None, str]:
-    """A reachable PostgreSQL URL, or None and why not."""
-    url = os.environ.get("LMS_TEST_DATABASE_URL") or DEFAULT_PG
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:  # any failure means: no server to measure against
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return None, f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {reason}"
-    return url, ""
 
 
 @dataclass(slots=True)

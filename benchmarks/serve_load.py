@@ -78,7 +78,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from benchmarks.harness import Benchmark, Side
+from benchmarks.harness import Benchmark, Side, pg_base_url
 from lms_core.courses import check_courses
 from lms_core.db import session_factory
 from lms_core.models import Account, Attempt, CourseVersion, Event
@@ -96,7 +96,6 @@ COURSE = "thi-thu-tai-tai"
 QUIZ = "kiem-tra-tai"
 PASSWORD = "mat-khau-tai-tai-2026"
 COMMUNE = "13285"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ANCHOR_DB_ENV = "SERVE_LOAD_ANCHOR_DB"
 ANCHOR_VIEW_ENV = "SERVE_LOAD_ANCHOR_VIEW"
 TARGET_SUBMITS = 200.0
@@ -573,20 +572,6 @@ class _Database:
 def _sqlite_database(folder: Path) -> _Database:
     path = folder / "lms.db"
     return _Database(url=f"sqlite:///{path.as_posix()}", anchor_url=f"sqlite:///{path}")
-
-
-def pg_base_url() -> tuple[str | None, str]:
-    """A reachable PostgreSQL URL, or None and why not."""
-    url = os.environ.get("LMS_TEST_DATABASE_URL") or DEFAULT_PG
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:  # any failure means: no server to measure against
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return None, f"PostgreSQL at {make_url(url).render_as_string()} is unreachable: {reason}"
-    return url, ""
 
 
 def _pg_database(base: str) -> _Database:
