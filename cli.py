@@ -913,6 +913,7 @@ def _run_server(
         proxy_headers=True,  # trust X-Forwarded-* from a proxy on this machine only
         forwarded_allow_ips="127.0.0.1",
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=serving.KEEP_ALIVE_SECONDS,  # longer than the proxy's
         access_log=False,  # lms.http logs each request, without query strings
         log_config=_serve_log_config(log_format),
         server_header=False,

@@ -125,6 +125,33 @@ def start_final(session: Session, s: Any) -> StartedAttempt:
     )
 
 
+def test_owner_only_and_objects_the_caller_holds_are_refreshed(
+    session: Session, project: Project
+) -> None:
+    s = setup_course(session, project)
+    enrolment = session.get_one(Enrolment, s.enrolment_id)  # loaded before the start
+    assert enrolment.status == "enrolled"
+    started = start_final(session, s)
+    assert enrolment.status == "in_progress" and enrolment.started_at is not None
+    attempt = session.scalars(select(Attempt).where(Attempt.uuid == started.uuid)).one()
+    assert attempt.id == started.id and attempt.save_seq == 0
+    owner = enrolment.person_id
+    other = session.get_one(Enrolment, s.other_enrolment_id).person_id
+    key = started.uuid
+    with pytest.raises(NotFoundError, match="no attempt"):
+        save_responses(session, attempt_uuid=key, seq=1, responses={}, person_id=other)
+    assert save_responses(session, attempt_uuid=key, seq=1, responses={}, person_id=owner) == 1
+    assert attempt.save_seq == 1
+    with pytest.raises(NotFoundError, match="no attempt"):
+        submit_attempt(session, attempt_uuid=key, types=TYPES, person_id=other)
+    assert attempt.state == "in_progress"
+    result = submit_attempt(session, attempt_uuid=key, types=TYPES, person_id=owner)
+    assert attempt.state == "graded" and attempt.score == result.score
+    assert result.newly_graded and result.course_completed is False
+    again = submit_attempt(session, attempt_uuid=key, types=TYPES, person_id=owner)
+    assert again == result and again.course_completed is None  # not looked up again
+
+
 def test_start_is_idempotent_and_marks_enrolment_started(
     session: Session, project: Project
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -10,15 +11,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from test_http import PASSWORD, redeem, serving
 
 from lms_core.config import Project
 from lms_core.courses import check_courses
 from lms_core.db import session_factory
 from lms_core.http import create_app
-from lms_core.models import Attempt, CourseVersion
+from lms_core.models import Attempt, CourseVersion, WebSession
 from lms_core.plugins import exercise_types, make_plugin_manager
+from lms_core.services import auth
 from lms_core.services.accounts import invite_people
 from lms_core.services.courses import publish
 from lms_core.services.enrolment import enrol
@@ -213,6 +215,39 @@ def test_csrf_and_sign_in_are_required(base: str, ha: httpx.Client) -> None:
         assert anonymous.get("/api/my/courses").status_code == 401
         assert anonymous.post("/api/my/attempts/submit", json=body).status_code == 401
         assert start(anonymous).status_code == 401
+
+
+def test_csrf_token_is_derived_from_the_cookie_and_stored_tokens_still_work(
+    base: str, engine: Engine, ha: httpx.Client
+) -> None:
+    cookie = ha.cookies.get("lms_session")
+    assert cookie and ha.headers["X-CSRF-Token"] == auth.csrf_token_for(cookie)
+    # a session from before derived tokens keeps its stored random token
+    digest = hashlib.sha256(cookie.encode()).hexdigest()
+    with session_factory(engine).begin() as s:
+        s.execute(
+            update(WebSession)
+            .where(WebSession.token_hash == digest)
+            .values(csrf_token="stored-random-token")
+        )
+    ha.headers["X-CSRF-Token"] = "stored-random-token"
+    assert start(ha).status_code == 200
+    assert ha.get("/api/me").json()["csrf_token"] == "stored-random-token"
+    ha.headers["X-CSRF-Token"] = "wrong"
+    assert start(ha).status_code == 403
+    # a made-up cookie sent with the token derived from it is still no session
+    with httpx.Client(base_url=base) as forger:
+        forger.cookies.set("lms_session", "made-up")
+        forger.headers["X-CSRF-Token"] = auth.csrf_token_for("made-up")
+        assert start(forger).status_code == 401
+        body = {"attempt_id": "x", "seq": 1, "responses": {}}
+        assert forger.post("/api/my/attempts/save", json=body).status_code == 401
+        body = {"attempt_id": "x", "responses": {}}
+        assert forger.post("/api/my/attempts/submit", json=body).status_code == 401
+        body = {"course": COURSE, "lesson": "x"}
+        assert forger.post("/api/my/lessons/viewed", json=body).status_code == 401
+        assert forger.post("/api/my/sync", json={"items": []}).status_code == 401
+        assert forger.get("/api/my/courses").status_code == 401
 
 
 def test_requests_are_validated(ha: httpx.Client) -> None:

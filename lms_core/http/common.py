@@ -84,8 +84,17 @@ class HttpError(Exception):
 
 
 def signed_in_user(request: Request) -> CurrentUser:
-    """Dependency: the signed-in user (loaded by the router's guard), or 401."""
-    user: CurrentUser | None = request.state.user
+    """Dependency: the signed-in user, or 401.
+
+    Loaded here, in the route's worker thread, through the finder the
+    router's guard leaves on the request (the guard itself reads the
+    database only for a CSRF token it cannot check from the cookie, and
+    then keeps the user it read).
+    """
+    user: CurrentUser | None = getattr(request.state, "user", None)
+    if user is None:
+        user = request.state.find_user()
+        request.state.user = user
     if user is None:
         raise HttpError(401, NOT_SIGNED_IN)
     return user

@@ -10,6 +10,11 @@ it is set there.
     python -m lms_core.http.serving MODULE:FACTORY --workers 2 --port 8000
 
 runs an app factory that way (the benchmark's anchor uses it).
+
+Idle keep-alive connections are kept :data:`KEEP_ALIVE_SECONDS`, longer
+than a client or proxy keeps them (nginx 60 s, httpx 5 s): with uvicorn's
+default of 5 s a client could send a request on a connection at the moment
+the server closed it, and lose it (``ReadError``; seen in the load benchmark).
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ import socket
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+KEEP_ALIVE_SECONDS = 75
+"""Seconds an idle HTTP connection stays open: above nginx's 60 s upstream default,
+so the client side always closes first."""
 
 
 def run(config: uvicorn.Config) -> bool:
@@ -51,6 +60,7 @@ def main() -> None:
         workers=args.workers,
         access_log=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     if not run(config):
         raise SystemExit(3)

@@ -26,16 +26,28 @@ import datetime as dt
 import json
 import math
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import pluggy
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Row,
+    TextClause,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from lms_core.errors import ConflictError, LmsError, NotFoundError
 from lms_core.exercises import Exercise, ExerciseType, Grade
@@ -46,6 +58,7 @@ from lms_core.models import (
     Enrolment,
     Event,
     Response,
+    UTCDateTime,
     utcnow,
 )
 from lms_core.services.events import record_event
@@ -61,6 +74,7 @@ __all__ = [
     "finish_overdue",
     "record_lesson_viewed",
     "save_responses",
+    "saved_answers",
     "start_attempt",
     "submit_attempt",
 ]
@@ -96,6 +110,12 @@ class StartedAttempt:
     view: dict[str, Any]
     created: bool = field(default=False, compare=False)
     """False when an existing attempt was returned (same UUID, or one in progress)."""
+    id: int | None = field(default=None, compare=False)
+    """The attempt's row id."""
+    exercise: Exercise | None = field(default=None, compare=False, repr=False)
+    """The exercise as the pinned version defines it (to render the attempt's own form)."""
+    kind: ExerciseType[Any] | None = field(default=None, compare=False, repr=False)
+    """The plugin's exercise type that shows and grades it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +133,9 @@ class SubmitResult:
     result: dict[str, Any]
     newly_graded: bool = field(default=False, compare=False)
     """True for the one call that graded the attempt."""
+    course_completed: bool | None = field(default=None, compare=False)
+    """Whether the course completion is recorded after this call; None: not looked up
+    (an attempt graded before, see :func:`lms_core.services.learner.is_completed`)."""
 
     @property
     def percent(self) -> float:
@@ -122,29 +145,114 @@ class SubmitResult:
 # --------------------------------------------------------------------------- helpers
 
 
-# The statements of the learner server's hot path, built once.  Building a
+# The learner server's hot path, as Core statements built once.  Building a
 # statement and computing its cache key on every call was about a quarter of
-# the server's CPU per start-save-save-submit (benchmarks/serve_load.py); a
-# prebuilt statement with bound parameters keeps its cache key.
+# the server's CPU per start-save-save-submit (benchmarks/serve_load.py), and
+# the ORM's unit of work and identity map cost more than the queries
+# themselves, so the common path reads plain rows through the session's
+# connection and writes with single statements.  ORM objects of the same rows
+# that a caller holds are expired after a write (:func:`_expire`), so they
+# reload instead of showing stale values.
+_ATTEMPT_COLUMNS = (
+    Attempt.id,
+    Attempt.uuid,
+    Attempt.enrolment_id,
+    Attempt.course_version_id,
+    Attempt.exercise_id,
+    Attempt.seed,
+    Attempt.state,
+    Attempt.save_seq,
+    Attempt.started_at,
+    Attempt.deadline_at,
+    Attempt.submitted_at,
+    Attempt.score,
+    Attempt.max_score,
+    Attempt.passed,
+    Attempt.result,
+    Attempt.source,
+    CourseVersion.content_hash,
+)
 _LOCK_ENROLMENT = (
-    select(Enrolment)
+    select(
+        Enrolment.id,
+        Enrolment.person_id,
+        Enrolment.course_id,
+        Enrolment.course_version_id,
+        Enrolment.status,
+        Enrolment.started_at,
+        CourseVersion.content_hash,
+    )
+    .join(CourseVersion, CourseVersion.id == Enrolment.course_version_id)
     .where(Enrolment.id == bindparam("enrolment_id"))
-    .with_for_update()
-    .execution_options(populate_existing=True)
+    .with_for_update(of=Enrolment)
 )
+"""The enrolment and its version's hash, row-locked until the transaction ends (PostgreSQL;
+SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
+_FOR_START = (
+    select(*_ATTEMPT_COLUMNS)
+    .join(CourseVersion, CourseVersion.id == Attempt.course_version_id)
+    .where(
+        or_(
+            Attempt.uuid == bindparam("uuid"),
+            and_(
+                Attempt.enrolment_id == bindparam("enrolment_id"),
+                Attempt.exercise_id == bindparam("exercise_id"),
+                Attempt.state == "in_progress",
+            ),
+        )
+    )
+)
+"""The attempt with this UUID and the one in progress for the enrolment and exercise (one query)."""
 _ATTEMPT = (
-    select(Attempt)
+    select(*_ATTEMPT_COLUMNS)
+    .join(CourseVersion, CourseVersion.id == Attempt.course_version_id)
     .where(Attempt.uuid == bindparam("uuid"))
-    .execution_options(populate_existing=True)
 )
-_ATTEMPT_ENROLMENT = select(Attempt.enrolment_id).where(Attempt.uuid == bindparam("uuid"))
+
+
+def _locked_attempt_statement(*, own: bool) -> Any:
+    statement = (
+        select(*_ATTEMPT_COLUMNS)
+        .join(CourseVersion, CourseVersion.id == Attempt.course_version_id)
+        .join(Enrolment, Enrolment.id == Attempt.enrolment_id)
+        .where(Attempt.uuid == bindparam("uuid"))
+        .with_for_update(of=Enrolment)
+    )
+    return statement.where(Enrolment.person_id == bindparam("person_id")) if own else statement
+
+
+_LOCKED_ATTEMPT = _locked_attempt_statement(own=False)
+"""The attempt, with its enrolment row-locked in the same statement (one round trip).
+
+On PostgreSQL a statement that waited for the lock may return the attempt's
+columns as they were before the holder's commit; every write that depends on
+them is conditional (``WHERE state = 'in_progress'``, ``save_seq < :seq``),
+so a stale read can only lead to a refused write, which then re-reads."""
+_OWN_LOCKED_ATTEMPT = _locked_attempt_statement(own=True)
+"""The same, only if the attempt belongs to ``person_id`` (others' are "not found")."""
+_COUNT_USED = (
+    select(func.count())
+    .select_from(Attempt)
+    .where(
+        Attempt.enrolment_id == bindparam("enrolment_id"),
+        Attempt.exercise_id == bindparam("exercise_id"),
+        Attempt.state.in_(("submitted", "graded")),
+    )
+)
 _VERSION_HASH = select(CourseVersion.content_hash).where(CourseVersion.id == bindparam("id"))
-_SAVED = (
-    select(Response)
-    .where(Response.attempt_id == bindparam("attempt_id"))
-    .execution_options(populate_existing=True)
+_VERSION_SNAPSHOT = select(CourseVersion.snapshot).where(CourseVersion.id == bindparam("id"))
+_SAVED_ANSWERS = select(Response.question_id, Response.answer).where(
+    Response.attempt_id == bindparam("attempt_id")
 )
 _COMPLETION_ID = select(Completion.id).where(Completion.enrolment_id == bindparam("enrolment_id"))
+_START_ENROLMENT = (
+    update(Enrolment)
+    .where(Enrolment.id == bindparam("enrolment_id"))
+    .values(
+        status=case((Enrolment.status == "enrolled", "in_progress"), else_=Enrolment.status),
+        started_at=func.coalesce(Enrolment.started_at, bindparam("now", type_=UTCDateTime())),
+    )
+)
 _MOVE_SEQ = (
     update(Attempt)
     .where(
@@ -153,7 +261,6 @@ _MOVE_SEQ = (
         Attempt.save_seq < bindparam("seq"),
     )
     .values(save_seq=bindparam("seq"))
-    .execution_options(synchronize_session=False)
 )
 _GRADE = (
     update(Attempt)
@@ -166,29 +273,73 @@ _GRADE = (
         passed=bindparam("passed"),
         result=bindparam("result", type_=Attempt.__table__.c.result.type),
     )
-    .execution_options(synchronize_session=False)
+)
+_VIEWED_LESSONS = select(Event.data).where(
+    Event.object_type == "enrolment",
+    Event.object_id == bindparam("object_id"),
+    Event.verb == "lesson.viewed",
+)
+_PERCENTS = (
+    select(Attempt.score, Attempt.max_score)
+    .where(
+        Attempt.enrolment_id == bindparam("enrolment_id"),
+        Attempt.exercise_id == bindparam("exercise_id"),
+        Attempt.state == "graded",
+    )
+    .order_by(Attempt.submitted_at, Attempt.id)
 )
 
 
-def _lock_enrolment(session: Session, enrolment_id: int) -> Enrolment:
-    """The enrolment, row-locked until the transaction ends (PostgreSQL), fresh from the DB."""
-    enrolment = session.scalar(_LOCK_ENROLMENT, {"enrolment_id": enrolment_id})
-    if enrolment is None:
+def _expire(session: Session, model: type[Any], row_id: int) -> None:
+    """Make an ORM object of this row that the session holds reload on next access.
+
+    The services write with Core statements; a caller that loaded the same
+    row as an ORM object would otherwise keep seeing the old values.
+    """
+    held = session.identity_map.get(identity_key(model, row_id))
+    if held is not None:
+        session.expire(held)
+
+
+def _connection(session: Session) -> Connection:
+    """The session's connection, after writing what the session has pending.
+
+    Core statements on the connection do not autoflush as ``session.execute``
+    does; a caller may have added rows these services read (an enrolment,
+    answers).  Flushing a clean session costs next to nothing.
+    """
+    session.flush()
+    return session.connection()
+
+
+def _lock_enrolment(connection: Connection, enrolment_id: int) -> Row[Any]:
+    """The enrolment (with its version's hash), row-locked until the transaction ends."""
+    row = connection.execute(_LOCK_ENROLMENT, {"enrolment_id": enrolment_id}).first()
+    if row is None:
         raise NotFoundError(f"no enrolment with id {enrolment_id}")
-    return enrolment
+    return row
 
 
-def _attempt(session: Session, attempt_uuid: str) -> Attempt | None:
-    return session.scalar(_ATTEMPT, {"uuid": attempt_uuid})
-
-
-def _attempt_enrolment(session: Session, attempt_uuid: str) -> int:
-    # plain columns through the connection: the ORM's statement path costs
-    # more than the query, and nothing pending can change these rows
-    enrolment_id = session.connection().scalar(_ATTEMPT_ENROLMENT, {"uuid": attempt_uuid})
-    if enrolment_id is None:
+def _locked_attempt(
+    connection: Connection, attempt_uuid: str, *, person_id: int | None
+) -> Row[Any]:
+    """The attempt, its enrolment row-locked; not found when ``person_id`` is not its owner."""
+    if person_id is None:
+        row = connection.execute(_LOCKED_ATTEMPT, {"uuid": attempt_uuid}).first()
+    else:
+        row = connection.execute(
+            _OWN_LOCKED_ATTEMPT, {"uuid": attempt_uuid, "person_id": person_id}
+        ).first()
+    if row is None:
         raise NotFoundError(f"no attempt {attempt_uuid}")
-    return enrolment_id
+    return row
+
+
+def _fresh_attempt(connection: Connection, attempt_uuid: str) -> Row[Any]:
+    row = connection.execute(_ATTEMPT, {"uuid": attempt_uuid}).first()
+    if row is None:
+        raise NotFoundError(f"no attempt {attempt_uuid}")
+    return row
 
 
 _SNAPSHOTS: dict[str, dict[str, Any]] = {}
@@ -201,19 +352,27 @@ _PARSED: dict[tuple[int, type[Any]], tuple[object, Exercise]] = {}
 _CACHE_LIMIT = 256
 
 
-def _snapshot(session: Session, version_id: int) -> dict[str, Any]:
-    """The version's snapshot, treat it as read-only (it is shared)."""
-    digest = session.connection().scalar(_VERSION_HASH, {"id": version_id})  # immutable row
-    if digest is None:
-        raise NotFoundError(f"no course version {version_id}")
+def _snapshot_of(connection: Connection, version_id: int, digest: str) -> dict[str, Any]:
+    """The snapshot of version ``version_id``, content hash ``digest`` (read-only: shared)."""
     snapshot = _SNAPSHOTS.get(digest)
     if snapshot is None:
-        snapshot = session.get_one(CourseVersion, version_id).snapshot
+        snapshot = connection.scalar(_VERSION_SNAPSHOT, {"id": version_id})
+        if snapshot is None:
+            raise NotFoundError(f"no course version {version_id}")
         if len(_SNAPSHOTS) >= _CACHE_LIMIT:
             _SNAPSHOTS.clear()
             _PARSED.clear()
         _SNAPSHOTS[digest] = snapshot
     return snapshot
+
+
+def _snapshot(session: Session, version_id: int) -> dict[str, Any]:
+    """The version's snapshot, treat it as read-only (it is shared)."""
+    connection = session.connection()
+    digest = connection.scalar(_VERSION_HASH, {"id": version_id})  # immutable row
+    if digest is None:
+        raise NotFoundError(f"no course version {version_id}")
+    return _snapshot_of(connection, version_id, digest)
 
 
 def _validated(kind: ExerciseType[Any], data: Any) -> Exercise:
@@ -254,8 +413,16 @@ def _exercise(
     return _validated(kind, entry["data"]), kind
 
 
-def _on_time(attempt: Attempt, now: dt.datetime) -> bool:
-    return attempt.deadline_at is None or now <= attempt.deadline_at + DEADLINE_GRACE
+def _attempt_exercise(
+    connection: Connection, attempt: Row[Any], types: Mapping[str, ExerciseType[Any]]
+) -> tuple[Exercise, ExerciseType[Any]]:
+    """The exercise of an attempt (a row of ``_ATTEMPT_COLUMNS``), from its pinned version."""
+    snapshot = _snapshot_of(connection, attempt.course_version_id, attempt.content_hash)
+    return _exercise(snapshot, attempt.exercise_id, types)
+
+
+def _on_time(deadline_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return deadline_at is None or now <= deadline_at + DEADLINE_GRACE
 
 
 def _check_answers(responses: Mapping[str, object]) -> dict[str, object]:
@@ -277,112 +444,143 @@ def _check_answers(responses: Mapping[str, object]) -> dict[str, object]:
     return out
 
 
-def _saved(session: Session, attempt_id: int) -> dict[str, Response]:
-    rows = session.scalars(_SAVED, {"attempt_id": attempt_id})
-    return {row.question_id: row for row in rows}
+def saved_answers(session: Session, attempt_id: int) -> dict[str, Any]:
+    """The answers stored for an attempt so far, by question id."""
+    rows = _connection(session).execute(_SAVED_ANSWERS, {"attempt_id": attempt_id}).tuples()
+    return dict(rows.all())
 
 
-def _upsert_answers(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT (attempt_id, question_id) DO UPDATE SET answer``, built once."""
-    found = _UPSERTS.get(dialect)
-    if found is None:
-        make_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = make_insert(Response)
-        found = _UPSERTS[dialect] = statement.on_conflict_do_update(
-            index_elements=[Response.attempt_id, Response.question_id],
-            set_={"answer": statement.excluded.answer},
-        )
-    return found
+def _typed_text(sql: str, table: Any, names: tuple[str, ...]) -> TextClause:
+    """``text(sql)`` with each named parameter typed as the column of that name."""
+    return text(sql).bindparams(*(bindparam(name, type_=table.c[name].type) for name in names))
 
 
-_UPSERTS: dict[str, Any] = {}
-_MARK = (
-    update(Response)
-    .where(
-        Response.attempt_id == bindparam("a_id"),
-        Response.question_id == bindparam("q_id"),
-    )
-    .values(points=bindparam("mark_points"), correct=bindparam("mark_correct"))
-    .execution_options(synchronize_session=False)
+# ``INSERT … ON CONFLICT`` as text, the same on SQLite and PostgreSQL: the
+# dialects' own ``on_conflict_do_*`` constructs have no cache key, so
+# SQLAlchemy compiled them again on every call (a tenth of a save's CPU).
+_UPSERT_ANSWERS = _typed_text(
+    "INSERT INTO response (attempt_id, question_id, answer)"
+    " VALUES (:attempt_id, :question_id, :answer)"
+    " ON CONFLICT (attempt_id, question_id) DO UPDATE SET answer = excluded.answer",
+    Response.__table__,
+    ("attempt_id", "question_id", "answer"),
 )
+"""Insert or replace a batch of answers in one executemany: an autosave of 20
+answers was 20 ORM objects and as many statements, a sixth of the server's
+time per learner under load (benchmarks/serve_load.py)."""
+_UPSERT_GRADED = _typed_text(
+    "INSERT INTO response (attempt_id, question_id, answer, points, correct)"
+    " VALUES (:attempt_id, :question_id, :answer, :points, :correct)"
+    " ON CONFLICT (attempt_id, question_id) DO UPDATE SET answer = excluded.answer,"
+    " points = excluded.points, correct = excluded.correct",
+    Response.__table__,
+    ("attempt_id", "question_id", "answer", "points", "correct"),
+)
+"""The same with each answer's points and correctness (a submit writes both at once)."""
+_ATTEMPT_FIELDS = (
+    "uuid",
+    "enrolment_id",
+    "course_version_id",
+    "exercise_id",
+    "seed",
+    "state",
+    "save_seq",
+    "started_at",
+    "deadline_at",
+    "source",
+)
+_INSERT_ATTEMPT = _typed_text(
+    "INSERT INTO attempt (uuid, enrolment_id, course_version_id, exercise_id, seed, state,"
+    " save_seq, started_at, deadline_at, source) VALUES (:uuid, :enrolment_id,"
+    " :course_version_id, :exercise_id, :seed, :state, :save_seq, :started_at, :deadline_at,"
+    " :source) ON CONFLICT DO NOTHING RETURNING id",
+    Attempt.__table__,
+    _ATTEMPT_FIELDS,
+).columns(id=Integer)
+"""A new attempt's row, or no row if a unique index refused it (the partial index
+of one attempt in progress, or the UUID): the caller's transaction stays usable."""
 
 
-def _store_answers(session: Session, attempt_id: int, answers: Mapping[str, object]) -> None:
-    """Insert or replace answers (the caller holds the attempt's row lock).
-
-    One upsert statement for the whole batch: an autosave of 20 answers was
-    20 ORM objects and as many statements, a sixth of the server's time per
-    learner under load (benchmarks/serve_load.py).
-    """
-    if not answers:
-        return
-    session.flush()
-    session.execute(
-        _upsert_answers(session.get_bind().dialect.name),
-        [
-            {"attempt_id": attempt_id, "question_id": qid, "answer": answer}
-            for qid, answer in answers.items()
-        ],
-    )
+def _store_answers(connection: Connection, attempt_id: int, answers: Mapping[str, object]) -> None:
+    """Insert or replace answers (the caller holds the enrolment's row lock)."""
+    if answers:
+        connection.execute(
+            _UPSERT_ANSWERS,
+            [
+                {"attempt_id": attempt_id, "question_id": qid, "answer": answer}
+                for qid, answer in answers.items()
+            ],
+        )
 
 
-def _store_marks(
-    session: Session, attempt_id: int, question_ids: Iterable[str], grade: Grade
+def _store_graded(
+    connection: Connection, attempt_id: int, graded: Mapping[str, object], grade: Grade
 ) -> None:
-    """Write each stored answer's points and correctness (None: the grade has no such question).
+    """Store exactly the graded answers, each with its points and correctness.
 
-    One executemany UPDATE keyed by (attempt, question): loading the answers
-    as ORM objects to set two columns cost more than grading them.
+    None for a question the grade does not mention.  Answers and marks in one
+    executemany upsert: loading the answers as ORM objects to set two columns
+    cost more than grading them.
     """
     marks = {q.id: q for q in grade.questions}
     rows = []
-    for qid in question_ids:
+    for qid, answer in graded.items():
         mark = marks.get(qid)
         rows.append(
             {
-                "a_id": attempt_id,
-                "q_id": qid,
-                "mark_points": mark.points if mark is not None else None,
-                "mark_correct": mark.correct if mark is not None else None,
+                "attempt_id": attempt_id,
+                "question_id": qid,
+                "answer": answer,
+                "points": mark.points if mark is not None else None,
+                "correct": mark.correct if mark is not None else None,
             }
         )
     if rows:
-        session.connection().execute(_MARK, rows)  # Core executemany, not the ORM bulk path
+        connection.execute(_UPSERT_GRADED, rows)
 
 
-def _stored_result(attempt: Attempt, *, newly: bool = False) -> SubmitResult:
-    assert attempt.submitted_at is not None
+def _stored_result(
+    attempt: Row[Any], *, newly: bool = False, completed: bool | None = None
+) -> SubmitResult:
+    submitted_at = attempt.submitted_at
+    assert submitted_at is not None
     return SubmitResult(
         uuid=attempt.uuid,
         state=attempt.state,
         score=attempt.score or 0.0,
         max_score=attempt.max_score or 0.0,
         passed=bool(attempt.passed),
-        submitted_at=attempt.submitted_at,
+        submitted_at=submitted_at,
         late=attempt.deadline_at is not None
-        and attempt.submitted_at > attempt.deadline_at + DEADLINE_GRACE,
+        and submitted_at > attempt.deadline_at + DEADLINE_GRACE,
         result=dict(attempt.result or {}),
         newly_graded=newly,
+        course_completed=completed,
     )
 
 
 def _started(
-    attempt: Attempt,
+    attempt: Row[Any] | Mapping[str, Any],
     kind: ExerciseType[Any],
     exercise: Exercise,
     *,
     created: bool,
 ) -> StartedAttempt:
+    values = cast(Mapping[str, Any], attempt if isinstance(attempt, Mapping) else attempt._mapping)
+    seed = int(values["seed"])
     return StartedAttempt(
-        uuid=attempt.uuid,
-        exercise_id=attempt.exercise_id,
-        seed=attempt.seed,
-        state=attempt.state,
-        started_at=attempt.started_at,
-        deadline_at=attempt.deadline_at,
-        save_seq=attempt.save_seq,
-        view=kind.public_view(exercise, seed=attempt.seed),
+        uuid=values["uuid"],
+        exercise_id=values["exercise_id"],
+        seed=seed,
+        state=values["state"],
+        started_at=values["started_at"],
+        deadline_at=values["deadline_at"],
+        save_seq=values["save_seq"],
+        view=kind.public_view(exercise, seed=seed),
         created=created,
+        id=values["id"],
+        exercise=exercise,
+        kind=kind,
     )
 
 
@@ -418,96 +616,78 @@ def start_attempt(
     now = now or utcnow()
     if not isinstance(attempt_uuid, str) or not 1 <= len(attempt_uuid) <= 36:
         raise LmsError("the attempt id must be a string of 1 to 36 characters (a UUID)")
-    enrolment = _lock_enrolment(session, enrolment_id)
-    existing = _attempt(session, attempt_uuid)
+    connection = _connection(session)
+    enrolment = _lock_enrolment(connection, enrolment_id)
+    found = connection.execute(
+        _FOR_START,
+        {"uuid": attempt_uuid, "enrolment_id": enrolment_id, "exercise_id": exercise_id},
+    ).all()
+    existing = next((row for row in found if row.uuid == attempt_uuid), None)
     if existing is not None:
         if existing.enrolment_id != enrolment_id or existing.exercise_id != exercise_id:
             raise AttemptError(f"attempt id {attempt_uuid} is already used for another attempt")
-        exercise, kind = _exercise(
-            _snapshot(session, existing.course_version_id), exercise_id, types
-        )
+        exercise, kind = _attempt_exercise(connection, existing, types)
         return _started(existing, kind, exercise, created=False)
     if enrolment.status in ("withdrawn", "completed"):
         raise AttemptError(f"the enrolment is {enrolment.status}; no new attempts can be started")
-    snapshot = _snapshot(session, enrolment.course_version_id)
+    snapshot = _snapshot_of(connection, enrolment.course_version_id, enrolment.content_hash)
     exercise, kind = _exercise(snapshot, exercise_id, types)
 
-    active = session.scalar(
-        select(Attempt)
-        .where(
-            Attempt.enrolment_id == enrolment_id,
-            Attempt.exercise_id == exercise_id,
-            Attempt.state == "in_progress",
-        )
-        .execution_options(populate_existing=True)
-    )
+    active = next((row for row in found if row.uuid != attempt_uuid), None)
     if active is not None:
-        if _on_time(active, now):
-            active_ex, active_kind = _exercise(
-                _snapshot(session, active.course_version_id), exercise_id, types
-            )
+        if _on_time(active.deadline_at, now):
+            active_ex, active_kind = _attempt_exercise(connection, active, types)
             return _started(active, active_kind, active_ex, created=False)
         submit_attempt(session, attempt_uuid=active.uuid, types=types, pm=pm, now=now)
 
     if exercise.max_attempts:
-        used = session.scalar(
-            select(func.count())
-            .select_from(Attempt)
-            .where(
-                Attempt.enrolment_id == enrolment_id,
-                Attempt.exercise_id == exercise_id,
-                Attempt.state.in_(("submitted", "graded")),
-            )
+        used = connection.scalar(
+            _COUNT_USED, {"enrolment_id": enrolment_id, "exercise_id": exercise_id}
         )
         if (used or 0) >= exercise.max_attempts:
             raise AttemptError(
                 f"all {exercise.max_attempts} attempts at '{exercise_id}' have been used"
             )
 
-    deadline = (
-        now + dt.timedelta(minutes=exercise.time_limit_minutes)
-        if exercise.time_limit_minutes
-        else None
-    )
-    attempt = Attempt(
-        uuid=attempt_uuid,
-        enrolment_id=enrolment_id,
-        course_version_id=enrolment.course_version_id,
-        exercise_id=exercise_id,
-        seed=secrets.randbits(63) if seed is None else seed,
-        state="in_progress",
-        save_seq=0,
-        started_at=now,
-        deadline_at=deadline,
-        source=source[:16],
-    )
-    try:
-        # The partial unique index is the last guard against a second attempt in
-        # progress; a savepoint keeps the caller's transaction usable if it fires.
-        with session.begin_nested():
-            session.add(attempt)
-    except IntegrityError:
+    values: dict[str, Any] = {
+        "uuid": attempt_uuid,
+        "enrolment_id": enrolment_id,
+        "course_version_id": enrolment.course_version_id,
+        "exercise_id": exercise_id,
+        "seed": secrets.randbits(63) if seed is None else seed,
+        "state": "in_progress",
+        "save_seq": 0,
+        "started_at": now,
+        "deadline_at": (
+            now + dt.timedelta(minutes=exercise.time_limit_minutes)
+            if exercise.time_limit_minutes
+            else None
+        ),
+        "source": source[:16],
+    }
+    # The partial unique index is the last guard against a second attempt in progress.
+    new_id = connection.scalar(_INSERT_ATTEMPT, values)
+    if new_id is None:
         raise AttemptError(
             f"another attempt at '{exercise_id}' was started at the same time; retry"
-        ) from None
-    if enrolment.status == "enrolled":
-        enrolment.status = "in_progress"
-    if enrolment.started_at is None:
-        enrolment.started_at = now
-    session.flush()
+        )
+    values["id"] = new_id
+    if enrolment.status == "enrolled" or enrolment.started_at is None:
+        connection.execute(_START_ENROLMENT, {"enrolment_id": enrolment_id, "now": now})
+        _expire(session, Enrolment, enrolment_id)
     record_event(
         session,
         verb="attempt.started",
         object_type="attempt",
-        object_id=str(attempt.id),
-        source=attempt.source,
+        object_id=str(new_id),
+        source=values["source"],
         data={
             "enrolment_id": enrolment_id,
-            "course_version_id": attempt.course_version_id,
+            "course_version_id": enrolment.course_version_id,
             "exercise_id": exercise_id,
         },
     )
-    return _started(attempt, kind, exercise, created=True)
+    return _started(values, kind, exercise, created=True)
 
 
 # --------------------------------------------------------------------------- autosave
@@ -520,33 +700,38 @@ def save_responses(
     seq: int,
     responses: dict[str, object],
     now: dt.datetime | None = None,
+    person_id: int | None = None,
 ) -> int:
     """Autosave answers of an attempt in progress; return the stored sequence number.
 
     ``seq`` grows with every save a tab makes; a save whose ``seq`` is not
     above the stored one is refused (a newer save exists, from another tab or
     an earlier retry), so an old tab can never overwrite newer answers.
-    Answers only: nothing is marked before submit.
+    Answers only: nothing is marked before submit.  With ``person_id``, an
+    attempt of anyone else is reported as not found.
     """
     now = now or utcnow()
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
         raise LmsError("the save sequence number must be a positive integer")
     answers = _check_answers(responses)
-    _lock_enrolment(session, _attempt_enrolment(session, attempt_uuid))
-    attempt = _attempt(session, attempt_uuid)
-    assert attempt is not None
-    if attempt.state != "in_progress":
-        raise AttemptError("the attempt has already been submitted; answers can no longer change")
-    if not _on_time(attempt, now):
-        raise AttemptError("the time limit has passed; answers can no longer change")
-    if seq <= attempt.save_seq:
+    connection = _connection(session)
+    attempt = _locked_attempt(connection, attempt_uuid, person_id=person_id)
+    moved = 0
+    if attempt.state == "in_progress" and _on_time(attempt.deadline_at, now):
+        moved = connection.execute(_MOVE_SEQ, {"attempt_id": attempt.id, "seq": seq}).rowcount
+    if moved != 1:
+        attempt = _fresh_attempt(connection, attempt_uuid)  # the read above may predate a commit
+        if attempt.state != "in_progress":
+            raise AttemptError(
+                "the attempt has already been submitted; answers can no longer change"
+            )
+        if not _on_time(attempt.deadline_at, now):
+            raise AttemptError("the time limit has passed; answers can no longer change")
         raise AttemptError(
             f"a newer save exists (another tab?): save {seq} is not after save {attempt.save_seq}"
         )
-    moved = session.execute(_MOVE_SEQ, {"attempt_id": attempt.id, "seq": seq})
-    if int(cast(Any, moved).rowcount) != 1:
-        raise AttemptError("a newer save exists (another tab?), or the attempt was submitted")
-    _store_answers(session, attempt.id, answers)
+    _expire(session, Attempt, attempt.id)
+    _store_answers(connection, attempt.id, answers)
     return seq
 
 
@@ -561,6 +746,7 @@ def submit_attempt(
     types: Mapping[str, ExerciseType[Any]],
     pm: pluggy.PluginManager | None = None,
     now: dt.datetime | None = None,
+    person_id: int | None = None,
 ) -> SubmitResult:
     """Grade an attempt exactly once and return its result.
 
@@ -569,50 +755,43 @@ def submit_attempt(
     the attempt is already graded, its stored result is returned unchanged,
     whatever ``responses`` say.  Grading uses the pinned course version and
     the attempt's seed.  Records ``attempt.submitted`` and evaluates the
-    course completion (``pm`` gets ``lms_completion_recorded``).
+    course completion (``pm`` gets ``lms_completion_recorded``).  With
+    ``person_id``, an attempt of anyone else is reported as not found.
     """
     now = now or utcnow()
     answers = _check_answers(responses) if responses else {}
-    enrolment_id = _attempt_enrolment(session, attempt_uuid)
-    _lock_enrolment(session, enrolment_id)
-    attempt = _attempt(session, attempt_uuid)
-    assert attempt is not None
+    connection = _connection(session)
+    attempt = _locked_attempt(connection, attempt_uuid, person_id=person_id)
     if attempt.state != "in_progress":
         return _stored_result(attempt)
-    on_time = _on_time(attempt, now)
-    merged: dict[str, object] = {
-        qid: row.answer for qid, row in _saved(session, attempt.id).items()
-    }
+    on_time = _on_time(attempt.deadline_at, now)
+    graded = dict(connection.execute(_SAVED_ANSWERS, {"attempt_id": attempt.id}).tuples().all())
     if on_time:
-        merged.update(answers)
-    exercise, kind = _exercise(
-        _snapshot(session, attempt.course_version_id), attempt.exercise_id, types
-    )
-    grade = kind.grade(exercise, merged, seed=attempt.seed)
+        graded.update(answers)
+    exercise, kind = _attempt_exercise(connection, attempt, types)
+    grade = kind.grade(exercise, graded, seed=attempt.seed)
     score = float(grade.score) if math.isfinite(grade.score) else 0.0
     max_score = float(grade.max_score) if math.isfinite(grade.max_score) else 0.0
-    result = grade.to_json()
-    won = session.execute(
+    passed = bool(grade.passed)
+    # as it will read back from the database, so every caller gets the same result
+    result = json.loads(json.dumps(grade.to_json()))
+    won = connection.execute(
         _GRADE,
         {
             "attempt_id": attempt.id,
             "submitted_at": now,
             "score": score,
             "max_score": max_score,
-            "passed": bool(grade.passed),
+            "passed": passed,
             "result": result,
         },
-    )
-    attempt = _attempt(session, attempt_uuid)
-    assert attempt is not None
-    if int(cast(Any, won).rowcount) != 1:
-        return _stored_result(attempt)
-
-    if on_time and answers:
-        _store_answers(session, attempt.id, answers)
+    ).rowcount
+    if won != 1:  # graded meanwhile (the read above predates its commit)
+        return _stored_result(_fresh_attempt(connection, attempt_uuid))
+    _expire(session, Attempt, attempt.id)
     # the stored answers are now exactly the graded ones: saved, plus new if on time
-    _store_marks(session, attempt.id, merged, grade)
-    outcome = _stored_result(attempt, newly=True)
+    _store_graded(connection, attempt.id, graded, grade)
+    late = attempt.deadline_at is not None and now > attempt.deadline_at + DEADLINE_GRACE
     record_event(
         session,
         verb="attempt.submitted",
@@ -620,17 +799,28 @@ def submit_attempt(
         object_id=str(attempt.id),
         source=attempt.source,
         data={
-            "enrolment_id": enrolment_id,
+            "enrolment_id": attempt.enrolment_id,
             "course_version_id": attempt.course_version_id,
             "exercise_id": attempt.exercise_id,
             "score": score,
             "max_score": max_score,
-            "passed": bool(grade.passed),
-            "late": outcome.late,
+            "passed": passed,
+            "late": late,
         },
     )
-    evaluate_completion(session, enrolment_id=enrolment_id, pm=pm, now=now)
-    return outcome
+    completed = _evaluate(session, connection, attempt.enrolment_id, pm=pm, now=now)
+    return SubmitResult(
+        uuid=attempt.uuid,
+        state="graded",
+        score=score,
+        max_score=max_score,
+        passed=passed,
+        submitted_at=now.astimezone(dt.UTC),
+        late=late,
+        result=result,
+        newly_graded=True,
+        course_completed=completed.done,
+    )
 
 
 def finish_overdue(
@@ -669,26 +859,14 @@ def finish_overdue(
 # --------------------------------------------------------------------------- scores
 
 
-def _percents(session: Session, enrolment_id: int, exercise_id: str) -> list[float]:
-    rows = session.execute(
-        select(Attempt.score, Attempt.max_score)
-        .where(
-            Attempt.enrolment_id == enrolment_id,
-            Attempt.exercise_id == exercise_id,
-            Attempt.state == "graded",
-        )
-        .order_by(Attempt.submitted_at, Attempt.id)
+def _percents(connection: Connection, enrolment_id: int, exercise_id: str) -> list[float]:
+    rows = connection.execute(
+        _PERCENTS, {"enrolment_id": enrolment_id, "exercise_id": exercise_id}
     ).tuples()
     return [100.0 * (score or 0.0) / most if most else 0.0 for score, most in rows]
 
 
-def exercise_score(
-    session: Session, *, enrolment_id: int, exercise_id: str, method: str
-) -> float | None:
-    """The exercise's score in percent by ``method`` over graded attempts (None: no attempt)."""
-    if method not in GRADING_METHODS:
-        raise LmsError(f"unknown grading method '{method}' (one of: {', '.join(GRADING_METHODS)})")
-    percents = _percents(session, enrolment_id, exercise_id)
+def _by_method(percents: list[float], method: str) -> float | None:
     if not percents:
         return None
     if method == "highest":
@@ -700,17 +878,20 @@ def exercise_score(
     return sum(percents) / len(percents)
 
 
+def exercise_score(
+    session: Session, *, enrolment_id: int, exercise_id: str, method: str
+) -> float | None:
+    """The exercise's score in percent by ``method`` over graded attempts (None: no attempt)."""
+    if method not in GRADING_METHODS:
+        raise LmsError(f"unknown grading method '{method}' (one of: {', '.join(GRADING_METHODS)})")
+    return _by_method(_percents(_connection(session), enrolment_id, exercise_id), method)
+
+
 # --------------------------------------------------------------------------- lessons
 
 
-def _viewed_lessons(session: Session, enrolment_id: int) -> set[str]:
-    data = session.scalars(
-        select(Event.data).where(
-            Event.object_type == "enrolment",
-            Event.object_id == str(enrolment_id),
-            Event.verb == "lesson.viewed",
-        )
-    )
+def _viewed_lessons(connection: Connection, enrolment_id: int) -> set[str]:
+    data = connection.execute(_VIEWED_LESSONS, {"object_id": str(enrolment_id)}).scalars()
     return {str(d.get("lesson")) for d in data if isinstance(d, dict)}
 
 
@@ -729,19 +910,18 @@ def record_lesson_viewed(
     complete it.
     """
     now = now or utcnow()
-    enrolment = _lock_enrolment(session, enrolment_id)
+    connection = _connection(session)
+    enrolment = _lock_enrolment(connection, enrolment_id)
     if enrolment.status == "withdrawn":
         raise AttemptError("the enrolment is withdrawn")
-    snapshot = _snapshot(session, enrolment.course_version_id)
+    snapshot = _snapshot_of(connection, enrolment.course_version_id, enrolment.content_hash)
     if lesson_slug not in {lesson["slug"] for lesson in snapshot.get("lessons") or []}:
         raise NotFoundError(f"lesson '{lesson_slug}' is not in this course version")
-    if lesson_slug in _viewed_lessons(session, enrolment_id):
+    if lesson_slug in _viewed_lessons(connection, enrolment_id):
         return False
-    if enrolment.status == "enrolled":
-        enrolment.status = "in_progress"
-    if enrolment.started_at is None:
-        enrolment.started_at = now
-    session.flush()
+    if enrolment.status == "enrolled" or enrolment.started_at is None:
+        connection.execute(_START_ENROLMENT, {"enrolment_id": enrolment_id, "now": now})
+        _expire(session, Enrolment, enrolment_id)
     record_event(
         session,
         verb="lesson.viewed",
@@ -750,11 +930,110 @@ def record_lesson_viewed(
         source="web",
         data={"lesson": lesson_slug, "course_version_id": enrolment.course_version_id},
     )
-    evaluate_completion(session, enrolment_id=enrolment_id, pm=pm, now=now)
+    _evaluate(session, connection, enrolment_id, pm=pm, now=now)
     return True
 
 
 # --------------------------------------------------------------------------- completion
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluated:
+    done: bool
+    """A completion of the enrolment is recorded (now or before)."""
+    completion: Completion | None = None
+    """The completion this evaluation recorded."""
+
+
+def _required_scores(
+    connection: Connection, enrolment: Row[Any], snapshot: Mapping[str, Any]
+) -> dict[str, float] | None:
+    """The score of each exercise the rule requires, or None when the rule is not met."""
+    rule = (snapshot.get("meta") or {}).get("completion") or {"rule": "all"}
+    exercises = {e["id"]: e for e in snapshot.get("exercises") or []}
+    if rule.get("rule") == "final":
+        wanted = [str(rule.get("exercise") or "")]
+    else:
+        required = {
+            lesson["slug"] for lesson in snapshot.get("lessons") or [] if lesson.get("required")
+        }
+        if required and required - _viewed_lessons(connection, enrolment.id):
+            return None
+        wanted = [eid for eid, e in exercises.items() if e["data"].get("graded")]
+    scores: dict[str, float] = {}
+    for eid in wanted:
+        entry = exercises.get(eid)
+        if entry is None:
+            return None
+        data = entry["data"]
+        method = str(data.get("grading", "highest"))
+        if method not in GRADING_METHODS:
+            raise LmsError(
+                f"unknown grading method '{method}' (one of: {', '.join(GRADING_METHODS)})"
+            )
+        score = _by_method(_percents(connection, enrolment.id, eid), method)
+        if score is None or score + _EPSILON < float(data.get("pass_mark", 80.0)):
+            return None
+        scores[eid] = round(score, 4)
+    return scores
+
+
+def _evaluate(
+    session: Session,
+    connection: Connection,
+    enrolment_id: int,
+    *,
+    pm: pluggy.PluginManager | None,
+    now: dt.datetime,
+) -> _Evaluated:
+    """Record the completion if the rule is met; say whether one is recorded."""
+    enrolment = _lock_enrolment(connection, enrolment_id)
+    if connection.scalar(_COMPLETION_ID, {"enrolment_id": enrolment_id}) is not None:
+        return _Evaluated(done=True)
+    if enrolment.status == "withdrawn":
+        return _Evaluated(done=False)
+    snapshot = _snapshot_of(connection, enrolment.course_version_id, enrolment.content_hash)
+    scores = _required_scores(connection, enrolment, snapshot)
+    if scores is None:
+        return _Evaluated(done=False)
+    rule = (snapshot.get("meta") or {}).get("completion") or {"rule": "all"}
+    overall = round(sum(scores.values()) / len(scores), 4) if scores else None
+    completion = Completion(
+        enrolment_id=enrolment_id,
+        person_id=enrolment.person_id,
+        course_id=enrolment.course_id,
+        course_version_id=enrolment.course_version_id,
+        completed_at=now,
+        score=overall,
+        rule={"rule": rule.get("rule", "all"), "exercise": rule.get("exercise"), "scores": scores},
+    )
+    try:
+        with session.begin_nested():
+            session.add(completion)
+    except IntegrityError:
+        return _Evaluated(done=True)  # recorded meanwhile by another transaction
+    session.execute(
+        update(Enrolment)
+        .where(Enrolment.id == enrolment_id)
+        .values(status="completed")
+        .execution_options(synchronize_session="evaluate")
+    )
+    record_event(
+        session,
+        verb="course.completed",
+        object_type="completion",
+        object_id=str(completion.id),
+        source="web",
+        data={
+            "enrolment_id": enrolment_id,
+            "course_id": enrolment.course_id,
+            "course_version_id": enrolment.course_version_id,
+            "score": overall,
+        },
+    )
+    if pm is not None:
+        pm.hook.lms_completion_recorded(session=session, completion=completion)
+    return _Evaluated(done=True, completion=completion)
 
 
 def evaluate_completion(
@@ -771,69 +1050,5 @@ def evaluate_completion(
     ``final``: the named exercise passed.  Returns the new completion, or
     None when the rule is not met or a completion already exists.
     """
-    now = now or utcnow()
-    enrolment = _lock_enrolment(session, enrolment_id)
-    if enrolment.status == "withdrawn":
-        return None
-    if session.scalar(_COMPLETION_ID, {"enrolment_id": enrolment_id}):
-        return None
-    snapshot = _snapshot(session, enrolment.course_version_id)
-    rule = (snapshot.get("meta") or {}).get("completion") or {"rule": "all"}
-    exercises = {e["id"]: e for e in snapshot.get("exercises") or []}
-    if rule.get("rule") == "final":
-        wanted = [str(rule.get("exercise") or "")]
-    else:
-        required = {
-            lesson["slug"] for lesson in snapshot.get("lessons") or [] if lesson.get("required")
-        }
-        if required - _viewed_lessons(session, enrolment_id):
-            return None
-        wanted = [eid for eid, e in exercises.items() if e["data"].get("graded")]
-    scores: dict[str, float] = {}
-    for eid in wanted:
-        entry = exercises.get(eid)
-        if entry is None:
-            return None
-        data = entry["data"]
-        score = exercise_score(
-            session,
-            enrolment_id=enrolment_id,
-            exercise_id=eid,
-            method=str(data.get("grading", "highest")),
-        )
-        if score is None or score + _EPSILON < float(data.get("pass_mark", 80.0)):
-            return None
-        scores[eid] = round(score, 4)
-    overall = round(sum(scores.values()) / len(scores), 4) if scores else None
-    completion = Completion(
-        enrolment_id=enrolment_id,
-        person_id=enrolment.person_id,
-        course_id=enrolment.course_id,
-        course_version_id=enrolment.course_version_id,
-        completed_at=now,
-        score=overall,
-        rule={"rule": rule.get("rule", "all"), "exercise": rule.get("exercise"), "scores": scores},
-    )
-    try:
-        with session.begin_nested():
-            session.add(completion)
-    except IntegrityError:
-        return None  # recorded meanwhile by another transaction
-    enrolment.status = "completed"
-    session.flush()
-    record_event(
-        session,
-        verb="course.completed",
-        object_type="completion",
-        object_id=str(completion.id),
-        source="web",
-        data={
-            "enrolment_id": enrolment_id,
-            "course_id": enrolment.course_id,
-            "course_version_id": enrolment.course_version_id,
-            "score": overall,
-        },
-    )
-    if pm is not None:
-        pm.hook.lms_completion_recorded(session=session, completion=completion)
-    return completion
+    evaluated = _evaluate(session, _connection(session), enrolment_id, pm=pm, now=now or utcnow())
+    return evaluated.completion

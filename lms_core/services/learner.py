@@ -27,9 +27,15 @@ from lms_core.models import (
     CourseVersion,
     Enrolment,
     Event,
-    Response,
 )
-from lms_core.services.attempts import _COMPLETION_ID, _exercise, _snapshot, exercise_score
+from lms_core.services.attempts import (
+    _COMPLETION_ID,
+    StartedAttempt,
+    _exercise,
+    _snapshot,
+    exercise_score,
+    saved_answers,
+)
 
 __all__ = [
     "AttemptForm",
@@ -40,7 +46,9 @@ __all__ = [
     "my_courses",
     "own_attempt",
     "own_enrolment",
+    "own_enrolment_id",
     "person_of_account",
+    "started_form",
 ]
 
 ACTIVE = ("enrolled", "in_progress")
@@ -92,7 +100,7 @@ def person_of_account(session: Session, account_id: int) -> int:
 # Built once: the learner server runs these on every request (see
 # lms_core.services.attempts for the measured reason).
 _OWN_ENROLMENTS = (
-    select(Enrolment)
+    select(Enrolment.id, Enrolment.status)
     .join(Course, Enrolment.course_id == Course.id)
     .where(
         Enrolment.person_id == bindparam("person_id"),
@@ -106,23 +114,34 @@ _OWN_ATTEMPT = (
     .join(Enrolment, Attempt.enrolment_id == Enrolment.id)
     .where(Attempt.uuid == bindparam("uuid"), Enrolment.person_id == bindparam("person_id"))
 )
-_SAVED_ANSWERS = select(Response.question_id, Response.answer).where(
-    Response.attempt_id == bindparam("attempt_id")
-)
+
+
+def own_enrolment_id(session: Session, *, person_id: int, course: str) -> int:
+    """The id of the person's enrolment in ``course`` (a slug): the active one, else the
+    latest completed.
+
+    Withdrawn enrolments, and courses the person is not enrolled in, are not
+    found.  Plain rows through the connection: the learner server asks this on
+    every start and lesson view.
+    """
+    session.flush()
+    rows = (
+        session.connection()
+        .execute(_OWN_ENROLMENTS, {"person_id": person_id, "course": course})
+        .tuples()
+        .all()
+    )
+    for enrolment_id, status in rows:
+        if status in ACTIVE:
+            return enrolment_id
+    if rows:
+        return rows[0][0]
+    raise NotFoundError(f"you are not enrolled in course '{course}'")
 
 
 def own_enrolment(session: Session, *, person_id: int, course: str) -> Enrolment:
-    """The person's enrolment in ``course`` (a slug): the active one, else the latest completed.
-
-    Withdrawn enrolments, and courses the person is not enrolled in, are not found.
-    """
-    rows = session.scalars(_OWN_ENROLMENTS, {"person_id": person_id, "course": course}).all()
-    for enrolment in rows:
-        if enrolment.status in ACTIVE:
-            return enrolment
-    if rows:
-        return rows[0]
-    raise NotFoundError(f"you are not enrolled in course '{course}'")
+    """The person's enrolment in ``course``, as :func:`own_enrolment_id` finds it."""
+    return session.get_one(Enrolment, own_enrolment_id(session, person_id=person_id, course=course))
 
 
 def own_attempt(session: Session, *, person_id: int, attempt_uuid: str) -> Attempt:
@@ -246,6 +265,20 @@ class AttemptForm:
         return self.kind.render(self.exercise, seed=self.seed, language=language)
 
 
+def started_form(session: Session, started: StartedAttempt) -> AttemptForm:
+    """The form of an attempt just returned by :func:`~lms_core.services.attempts.start_attempt`.
+
+    A new attempt has no answers yet; a resumed one gets those saved so far.
+    """
+    assert started.exercise is not None and started.kind is not None and started.id is not None
+    return AttemptForm(
+        exercise=started.exercise,
+        kind=started.kind,
+        seed=started.seed,
+        responses={} if started.created else saved_answers(session, started.id),
+    )
+
+
 def attempt_form(
     session: Session,
     *,
@@ -262,11 +295,9 @@ def attempt_form(
     exercise, kind = _exercise(
         _snapshot(session, attempt.course_version_id), attempt.exercise_id, types
     )
-    session.flush()  # answers pending in this session count
-    saved = session.connection().execute(_SAVED_ANSWERS, {"attempt_id": attempt.id}).tuples()
     return AttemptForm(
         exercise=exercise,
         kind=kind,
         seed=attempt.seed,
-        responses={qid: answer for qid, answer in saved},
+        responses=saved_answers(session, attempt.id),  # pending answers are flushed first
     )
