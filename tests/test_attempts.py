@@ -34,6 +34,7 @@ from lms_core.services.attempts import (
     finish_overdue,
     record_lesson_viewed,
     save_responses,
+    saved_answers,
     start_attempt,
     submit_attempt,
 )
@@ -150,6 +151,42 @@ def test_owner_only_and_objects_the_caller_holds_are_refreshed(
     assert result.newly_graded and result.course_completed is False
     again = submit_attempt(session, attempt_uuid=key, types=TYPES, person_id=owner)
     assert again == result and again.course_completed is None  # not looked up again
+
+
+def test_answers_of_any_json_shape_are_stored_exactly_with_their_marks(
+    session: Session, project: Project
+) -> None:
+    s = setup_course(session, project)
+    started = start_final(session, s)
+    assert started.id is not None
+    odd: dict[str, Any] = {
+        "q-null": None,
+        "q-list": ["a", 1, 2.5, True, None, {"k": "Việt Nam"}],
+        "q-text": 'quote " backslash \\ tab \t ✓ 𝄞',
+        "q-zero": 0,
+        "q-false": False,
+    }
+    right = full_marks(s, started.seed)
+    save_responses(session, attempt_uuid=started.uuid, seq=1, responses={**right, **odd})
+    assert saved_answers(session, started.id) == {**right, **odd}
+    result = submit_attempt(
+        session, attempt_uuid=started.uuid, responses={"q-late": "x"}, types=TYPES
+    )
+    assert result.passed
+    rows = session.execute(
+        select(Response.question_id, Response.answer, Response.points, Response.correct).where(
+            Response.attempt_id == started.id
+        )
+    ).all()
+    assert {r.question_id: r.answer for r in rows} == {**right, **odd, "q-late": "x"}
+    marks = {q["id"]: q for q in result.result["questions"]}
+    assert set(right) <= set(marks)
+    for row in rows:
+        mark = marks.get(row.question_id)
+        if mark is None:
+            assert row.points is None and row.correct is None
+        else:
+            assert row.points == mark["points"] and row.correct == mark["correct"]
 
 
 def test_start_is_idempotent_and_marks_enrolment_started(
