@@ -149,8 +149,7 @@ def _session_user(db: Db, token: str) -> CurrentUser | None:
     The coarse "last seen" time is written in its own short transaction, only
     when it is due (every few minutes per session).
     """
-    with read_only(db.engine) as s:
-        found = auth.find_session(s, token)
+    found = db.read(lambda connection: auth.find_session(connection, token))
     if found is None:
         return None
     if found.stale:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import pluggy
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lms_core.db import session_factory
@@ -48,6 +48,17 @@ class Db:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.factory: sessionmaker[Session] = session_factory(engine)
+        self._reader = engine.execution_options(sqlite_begin="DEFERRED")
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """``work`` on a plain connection in a read transaction (DEFERRED on SQLite).
+
+        For reads on every request (the session lookup): no ORM session, and
+        the engine with its options made once, not per call (each cost more
+        than the query).
+        """
+        with self._reader.connect() as connection, connection.begin():
+            return work(connection)
 
     def run(self, work: Callable[[Session], T]) -> T:
         with self.factory() as session:

@@ -36,7 +36,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from lms_core.errors import LmsError
@@ -407,20 +407,19 @@ _FIND_SESSION = (
 """Built once: it runs on every request (see ``lms_core.services.attempts``)."""
 
 
-def find_session(session: Session, token: str) -> FoundSession | None:
+def find_session(session: Session | Connection, token: str) -> FoundSession | None:
     """The user of an unexpired session token of an active account, or None; reads only.
 
     One query (session, account, person and unit together): it runs on every
-    request.
+    request, so a plain connection will do as well as an ORM session.
     """
     if not token:
         return None
     now = utcnow()
     # through the connection: plain columns, and the ORM's statement path cost
     # more than the query itself on every request
-    found = (
-        session.connection().execute(_FIND_SESSION, {"token_hash": _digest(token)}).one_or_none()
-    )
+    connection = session.connection() if isinstance(session, Session) else session
+    found = connection.execute(_FIND_SESSION, {"token_hash": _digest(token)}).one_or_none()
     if found is None or found.expires_at <= now:
         return None
     user = CurrentUser(
