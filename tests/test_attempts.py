@@ -27,6 +27,7 @@ from lms_core.hookspecs import hookimpl
 from lms_core.models import Attempt, Completion, Enrolment, Event, Person, Response, utcnow
 from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_core.services.attempts import (
+    MAX_ANSWER_BYTES,
     AttemptError,
     StartedAttempt,
     evaluate_completion,
@@ -187,6 +188,30 @@ def test_answers_of_any_json_shape_are_stored_exactly_with_their_marks(
             assert row.points is None and row.correct is None
         else:
             assert row.points == mark["points"] and row.correct == mark["correct"]
+
+
+def test_answer_limits_are_per_answer_and_name_the_question(
+    session: Session, project: Project
+) -> None:
+    s = setup_course(session, project)
+    key = start_final(session, s).uuid
+    # many answers adding up to far more than one answer's limit are fine
+    big: dict[str, object] = {f"q{i}": "x" * (MAX_ANSWER_BYTES // 2) for i in range(8)}
+    assert save_responses(session, attempt_uuid=key, seq=1, responses=big) == 1
+    assert saved_answers(session, session.scalars(select(Attempt.id)).one()) == big
+    with pytest.raises(LmsError, match="answer to 'q-long' is too long"):
+        save_responses(
+            session,
+            attempt_uuid=key,
+            seq=2,
+            responses={"a": 1, "q-long": "ư" * MAX_ANSWER_BYTES},  # 3 bytes a letter
+        )
+    bad: object
+    for bad in (float("nan"), float("inf"), {"set": {1, 2}}, b"bytes"):
+        with pytest.raises(LmsError, match="answer to 'q-bad' is not plain JSON"):
+            save_responses(session, attempt_uuid=key, seq=2, responses={"ok": "x", "q-bad": bad})
+    with pytest.raises(LmsError, match="question id"):
+        save_responses(session, attempt_uuid=key, seq=2, responses={"": "x"})
 
 
 def test_start_is_idempotent_and_marks_enrolment_started(

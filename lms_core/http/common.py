@@ -48,14 +48,15 @@ class Db:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.factory: sessionmaker[Session] = session_factory(engine)
-        self._reader = engine.execution_options(sqlite_begin="DEFERRED")
+        self._reader = engine.execution_options(sqlite_begin="NONE")
 
     def read(self, work: Callable[[Connection], T]) -> T:
-        """``work`` on a plain connection in a read transaction (DEFERRED on SQLite).
+        """``work``, one read statement, on a plain connection.
 
-        For reads on every request (the session lookup): no ORM session, and
-        the engine with its options made once, not per call (each cost more
-        than the query).
+        For the session lookup on every request: no ORM session, the engine
+        with its options made once, not per call (each cost more than the
+        query), and on SQLite no ``BEGIN``: a single statement is consistent
+        by itself.  Not for several statements that must agree.
         """
         with self._reader.connect() as connection, connection.begin():
             return work(connection)

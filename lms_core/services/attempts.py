@@ -434,13 +434,22 @@ def _check_answers(responses: Mapping[str, object]) -> dict[str, object]:
     for qid, answer in responses.items():
         if not isinstance(qid, str) or not 1 <= len(qid) <= 64:
             raise LmsError("a question id must be a string of 1 to 64 characters")
+        out[qid] = answer
+    # One encoding of the whole batch: when it is plain JSON within the limit,
+    # so is every answer in it (each answer was encoded once per save before).
+    try:
+        whole = json.dumps(out, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        whole = None
+    if whole is not None and len(whole.encode("utf-8")) <= MAX_ANSWER_BYTES:
+        return out
+    for qid, answer in out.items():  # find the answer at fault, and say which
         try:
             size = len(json.dumps(answer, ensure_ascii=False, allow_nan=False).encode("utf-8"))
         except (TypeError, ValueError):
             raise LmsError(f"the answer to '{qid}' is not plain JSON") from None
         if size > MAX_ANSWER_BYTES:
             raise LmsError(f"the answer to '{qid}' is too long ({size} bytes)")
-        out[qid] = answer
     return out
 
 
