@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import shutil
 import uuid
@@ -18,7 +19,8 @@ from lms_core.config import Project
 from lms_core.courses import check_courses
 from lms_core.db import session_factory
 from lms_core.http import create_app
-from lms_core.models import Attempt, CourseVersion, WebSession
+from lms_core.http.common import Db, HttpError
+from lms_core.models import Attempt, CourseVersion, WebSession, utcnow
 from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_core.services import auth
 from lms_core.services.accounts import invite_people
@@ -248,6 +250,27 @@ def test_csrf_token_is_derived_from_the_cookie_and_stored_tokens_still_work(
         assert forger.post("/api/my/lessons/viewed", json=body).status_code == 401
         assert forger.post("/api/my/sync", json={"items": []}).status_code == 401
         assert forger.get("/api/my/courses").status_code == 401
+
+
+def test_run_signed_in_reads_the_session_and_touches_it_when_due(
+    engine: Engine, ha: httpx.Client
+) -> None:
+    db = Db(engine)
+    with pytest.raises(HttpError) as refused:
+        db.run_signed_in("made-up", lambda s, user: user.staff_code)
+    assert refused.value.status == 401
+    cookie = ha.cookies.get("lms_session")
+    assert cookie
+    digest = hashlib.sha256(cookie.encode()).hexdigest()
+    old = utcnow() - auth.LAST_SEEN_RESOLUTION - dt.timedelta(minutes=1)
+    with session_factory(engine).begin() as s:
+        s.execute(
+            update(WebSession).where(WebSession.token_hash == digest).values(last_seen_at=old)
+        )
+    assert db.run_signed_in(cookie, lambda s, user: user.staff_code) == "NB001"
+    with session_factory(engine)() as s:
+        seen = s.scalar(select(WebSession.last_seen_at).where(WebSession.token_hash == digest))
+    assert seen is not None and seen > old
 
 
 def test_requests_are_validated(ha: httpx.Client) -> None:

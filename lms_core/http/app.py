@@ -210,21 +210,6 @@ def _router(ctx: Context) -> APIRouter:
         if not auth.csrf_matches(user, header):
             raise HttpError(403, CSRF_FAILED)
 
-    def person_of(token: str) -> int:
-        """The signed-in person (401 if none), in the route's own worker thread.
-
-        The learner's hot path (start, save, submit, lesson viewed) reads the
-        session here instead of through :data:`Me`: one worker thread per
-        request instead of three.  It is read before the route's transaction,
-        not in it: on SQLite that transaction holds the database's only write
-        lock, and every statement moved out of it lets another writer in
-        sooner.
-        """
-        user = _session_user(db, token)
-        if user is None:
-            raise HttpError(401, NOT_SIGNED_IN)
-        return user.person_id
-
     limiters: list[anyio.CapacityLimiter] = []
 
     async def offload(work: Callable[[], T]) -> T:
@@ -327,15 +312,13 @@ def _router(ctx: Context) -> APIRouter:
     async def lesson_viewed(body: LessonViewedRequest, request: Request) -> JSONResponse:
         token = request.cookies.get(COOKIE, "")
 
+        def work(s: Session, user: CurrentUser) -> bool:
+            enrolment_id = learner.own_enrolment_id(s, person_id=user.person_id, course=body.course)
+            record_lesson_viewed(s, enrolment_id=enrolment_id, lesson_slug=body.lesson, pm=pm)
+            return learner.is_completed(s, enrolment_id)
+
         def handle() -> bool:
-            person = person_of(token)
-
-            def work(s: Session) -> bool:
-                enrolment_id = learner.own_enrolment_id(s, person_id=person, course=body.course)
-                record_lesson_viewed(s, enrolment_id=enrolment_id, lesson_slug=body.lesson, pm=pm)
-                return learner.is_completed(s, enrolment_id)
-
-            return db.run(work)
+            return db.run_signed_in(token, work)
 
         return JSONResponse({"completed": await offload(handle)})
 
@@ -343,8 +326,8 @@ def _router(ctx: Context) -> APIRouter:
     async def attempt_start(body: StartRequest, request: Request) -> JSONResponse:
         token = request.cookies.get(COOKIE, "")
 
-        def work(s: Session, person: int) -> tuple[StartedAttempt, learner.AttemptForm]:
-            enrolment_id = learner.own_enrolment_id(s, person_id=person, course=body.course)
+        def work(s: Session, user: CurrentUser) -> tuple[StartedAttempt, learner.AttemptForm]:
+            enrolment_id = learner.own_enrolment_id(s, person_id=user.person_id, course=body.course)
             started = start_attempt(
                 s,
                 enrolment_id=enrolment_id,
@@ -357,8 +340,7 @@ def _router(ctx: Context) -> APIRouter:
             return started, learner.started_form(s, started)
 
         def handle() -> JSONResponse:
-            person = person_of(token)
-            started, form = db.run(lambda s: work(s, person))
+            started, form = db.run_signed_in(token, work)
             # never the seed: the view and the form carry this attempt's public ids;
             # the form is rendered after the transaction (never under SQLite's write lock)
             return JSONResponse(
@@ -382,17 +364,17 @@ def _router(ctx: Context) -> APIRouter:
     async def attempt_save(body: SaveRequest, request: Request) -> JSONResponse:
         token = request.cookies.get(COOKIE, "")
 
-        def handle() -> int:
-            person = person_of(token)
-            return db.run(
-                lambda s: save_responses(
-                    s,
-                    attempt_uuid=body.attempt_id,
-                    seq=body.seq,
-                    responses=body.responses,
-                    person_id=person,
-                )
+        def work(s: Session, user: CurrentUser) -> int:
+            return save_responses(
+                s,
+                attempt_uuid=body.attempt_id,
+                seq=body.seq,
+                responses=body.responses,
+                person_id=user.person_id,
             )
+
+        def handle() -> int:
+            return db.run_signed_in(token, work)
 
         seq = await offload(handle)
         return JSONResponse({"attempt_id": body.attempt_id, "seq": seq})
@@ -401,7 +383,8 @@ def _router(ctx: Context) -> APIRouter:
     async def attempt_submit(body: SubmitRequest, request: Request) -> JSONResponse:
         token = request.cookies.get(COOKIE, "")
 
-        def work(s: Session, person: int) -> dict[str, Any]:
+        def work(s: Session, user: CurrentUser) -> dict[str, Any]:
+            person = user.person_id
             result = submit_attempt(
                 s,
                 attempt_uuid=body.attempt_id,
@@ -417,8 +400,7 @@ def _router(ctx: Context) -> APIRouter:
             return result_json(result, completed=completed)
 
         def handle() -> dict[str, Any]:
-            person = person_of(token)
-            return db.run(lambda s: work(s, person))
+            return db.run_signed_in(token, work)
 
         return JSONResponse(await offload(handle))
 
