@@ -67,8 +67,7 @@ def set_base_url(project: Project) -> None:
     )
 
 
-@pytest.fixture
-def world(engine: Engine, project: Project, key_dir: Path) -> World:
+def committed_world(engine: Engine, project: Project, key_dir: Path) -> World:
     """Three certificates, committed; base_url set in lms.toml (for the CLI and server)."""
     set_base_url(project)
     with session_factory(engine).begin() as session:
@@ -76,6 +75,11 @@ def world(engine: Engine, project: Project, key_dir: Path) -> World:
         for staff in ("PL001", "PL002", "PV001"):
             complete(session, world, staff)
     return world
+
+
+@pytest.fixture
+def world(engine: Engine, project: Project, key_dir: Path) -> World:
+    return committed_world(engine, project, key_dir)
 
 
 @pytest.fixture

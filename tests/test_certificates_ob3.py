@@ -51,6 +51,7 @@ from test_certificates_export import (
     BASE,
     CONTEXTS,
     b64,
+    committed_world,
     export,
     serials,
     set_base_url,
@@ -98,12 +99,7 @@ PRIVATE_JWK_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 @pytest.fixture
 def world(engine: Engine, project: Project, key_dir: Path) -> World:
     """Three certificates, committed, with both keys; base_url in lms.toml."""
-    set_base_url(project)
-    with session_factory(engine).begin() as session:
-        world = setup_world(session, project, key_dir)
-        for staff in ("PL001", "PL002", "PV001"):
-            complete(session, world, staff)
-    return world
+    return committed_world(engine, project, key_dir)
 
 
 @pytest.fixture

@@ -449,28 +449,11 @@ def init_keys(
         )
     folder = check_key_dir(key_dir, project_root=project_root, output_dir=output_dir)
     moment = now or utcnow()
-    made = []
-    if ED25519 in missing:
-        made.append(
-            _new_key(
-                session,
-                folder=folder,
-                now=moment,
-                actor_account_id=actor_account_id,
-                verb="signing_key.created",
-            )
-        )
-    if RS256 in missing:
-        made.append(
-            _new_ob3_key(
-                session,
-                folder=folder,
-                now=moment,
-                actor_account_id=actor_account_id,
-                verb=OB3_CREATED,
-            )
-        )
-    return made
+    makers = {ED25519: (_new_key, "signing_key.created"), RS256: (_new_ob3_key, OB3_CREATED)}
+    return [
+        make(session, folder=folder, now=moment, actor_account_id=actor_account_id, verb=verb)
+        for make, verb in (makers[alg] for alg in missing)
+    ]
 
 
 def rotate_key(
