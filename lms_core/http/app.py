@@ -218,6 +218,11 @@ def _router(ctx: Context) -> APIRouter:
             limiters.append(anyio.CapacityLimiter(LEARNER_THREADS))
         return await anyio.to_thread.run_sync(work, limiter=limiters[0])
 
+    async def as_learner(request: Request, work: Callable[[Session, CurrentUser], T]) -> T:
+        """``work`` for the signed-in user in one transaction, on a hot-path thread."""
+        token = request.cookies.get(COOKIE, "")
+        return await offload(lambda: db.run_signed_in(token, work))
+
     router = APIRouter(prefix="/api", dependencies=[Depends(guard)])
 
     @router.get("/health")
@@ -310,17 +315,12 @@ def _router(ctx: Context) -> APIRouter:
 
     @router.post("/my/lessons/viewed")
     async def lesson_viewed(body: LessonViewedRequest, request: Request) -> JSONResponse:
-        token = request.cookies.get(COOKIE, "")
-
         def work(s: Session, user: CurrentUser) -> bool:
             enrolment_id = learner.own_enrolment_id(s, person_id=user.person_id, course=body.course)
             record_lesson_viewed(s, enrolment_id=enrolment_id, lesson_slug=body.lesson, pm=pm)
             return learner.is_completed(s, enrolment_id)
 
-        def handle() -> bool:
-            return db.run_signed_in(token, work)
-
-        return JSONResponse({"completed": await offload(handle)})
+        return JSONResponse({"completed": await as_learner(request, work)})
 
     @router.post("/my/attempts/start")
     async def attempt_start(body: StartRequest, request: Request) -> JSONResponse:
@@ -362,8 +362,6 @@ def _router(ctx: Context) -> APIRouter:
 
     @router.post("/my/attempts/save")
     async def attempt_save(body: SaveRequest, request: Request) -> JSONResponse:
-        token = request.cookies.get(COOKIE, "")
-
         def work(s: Session, user: CurrentUser) -> int:
             return save_responses(
                 s,
@@ -373,16 +371,11 @@ def _router(ctx: Context) -> APIRouter:
                 person_id=user.person_id,
             )
 
-        def handle() -> int:
-            return db.run_signed_in(token, work)
-
-        seq = await offload(handle)
+        seq = await as_learner(request, work)
         return JSONResponse({"attempt_id": body.attempt_id, "seq": seq})
 
     @router.post("/my/attempts/submit")
     async def attempt_submit(body: SubmitRequest, request: Request) -> JSONResponse:
-        token = request.cookies.get(COOKIE, "")
-
         def work(s: Session, user: CurrentUser) -> dict[str, Any]:
             person = user.person_id
             result = submit_attempt(
@@ -399,10 +392,7 @@ def _router(ctx: Context) -> APIRouter:
                 completed = learner.is_completed(s, attempt.enrolment_id)
             return result_json(result, completed=completed)
 
-        def handle() -> dict[str, Any]:
-            return db.run_signed_in(token, work)
-
-        return JSONResponse(await offload(handle))
+        return JSONResponse(await as_learner(request, work))
 
     # Other areas of the API add their routes here, before the catch-all below.
     sync.install(router, ctx)

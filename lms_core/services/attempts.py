@@ -253,6 +253,9 @@ _START_ENROLMENT = (
         started_at=func.coalesce(Enrolment.started_at, bindparam("now", type_=UTCDateTime())),
     )
 )
+_COMPLETE_ENROLMENT = (
+    update(Enrolment).where(Enrolment.id == bindparam("enrolment_id")).values(status="completed")
+)
 _MOVE_SEQ = (
     update(Attempt)
     .where(
@@ -1056,12 +1059,8 @@ def _evaluate(
             session.add(completion)
     except IntegrityError:
         return _Evaluated(done=True)  # recorded meanwhile by another transaction
-    session.execute(
-        update(Enrolment)
-        .where(Enrolment.id == enrolment_id)
-        .values(status="completed")
-        .execution_options(synchronize_session="evaluate")
-    )
+    connection.execute(_COMPLETE_ENROLMENT, {"enrolment_id": enrolment_id})
+    _expire(session, Enrolment, enrolment_id)
     record_event(
         session,
         verb="course.completed",
