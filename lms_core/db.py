@@ -6,14 +6,25 @@ writer wait instead of failing, and every transaction starts with ``BEGIN
 IMMEDIATE`` so a writer takes its lock up front instead of failing half-way
 with "database is locked" when it upgrades a read lock.  PostgreSQL needs none
 of this and goes through the same code.
+
+Writers also queue at a lock file beside the database (``<database>-writers``,
+empty) before ``BEGIN IMMEDIATE``: see :class:`QueuedConnection`.
 """
 
 from __future__ import annotations
 
 import gc
+import os
+import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock; SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -24,6 +35,93 @@ from sqlalchemy.sql.dml import UpdateBase
 from lms_core.errors import DatabaseError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITERS_SUFFIX = "-writers"
+"""Name of the writers' lock file: the database file's name plus this."""
+QUEUE_POLL_SECONDS = (0.0001, 0.001)
+"""First and longest pause between two tries of the writers' lock."""
+
+
+class QueuedConnection(sqlite3.Connection):
+    """A sqlite3 connection whose write transactions first queue at a lock file.
+
+    Why: SQLite lets one writer in at a time, and a writer that finds the
+    lock taken sleeps in SQLite's busy handler for 1, 2, 5, 10 … 100 ms
+    before it looks again; nothing wakes it when the lock frees.  Under
+    load (``lms serve`` with several workers) the lock then often sits free
+    while every waiter sleeps, and those sleeps were the p99 of the load
+    benchmark.  Here a writer takes an ``flock`` on ``<database>-writers``
+    first: one cheap system call per try (no SQLite work, no GIL held while
+    it sleeps), retried every 0.1 ms at first and at most every 1 ms, so the
+    next writer goes in within a fraction of a millisecond of the commit.
+
+    The queue lock is held from just before ``BEGIN IMMEDIATE`` to just
+    after ``COMMIT`` or ``ROLLBACK`` (or close), and the kernel drops it if
+    the process dies.  A writer that cannot get it within the busy timeout
+    goes on without it, to SQLite's own lock and busy handler, so the
+    queue never waits longer than SQLite alone would.  Writers that do not
+    use this class (the ``sqlite3`` shell, another program) simply do not
+    queue: SQLite's lock still keeps them apart.  Where there is no
+    ``fcntl`` (Windows), or the lock file cannot be opened (a read-only
+    folder, an in-memory database), nothing queues.
+    """
+
+    _queue: int | None = None
+    _queued: bool = False
+
+    def open_queue(self, database: str) -> None:
+        """Use ``database + WRITERS_SUFFIX`` as the queue (silently none if impossible)."""
+        if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
+            return
+        try:
+            self._queue = os.open(database + WRITERS_SUFFIX, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            self._queue = None
+
+    def join_writers(self, *, timeout: float) -> bool:
+        """Wait for the queue's lock (at most ``timeout`` seconds); whether it is held."""
+        if self._queue is None or self._queued:
+            return self._queued
+        pause, longest = QUEUE_POLL_SECONDS
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(self._queue, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 1.5, longest)
+            except OSError:
+                return False  # not a lock this file system supports: SQLite alone
+            else:
+                self._queued = True
+                return True
+
+    def leave_writers(self) -> None:
+        if self._queued and self._queue is not None:
+            self._queued = False
+            fcntl.flock(self._queue, fcntl.LOCK_UN)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.leave_writers()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.leave_writers()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.leave_writers()
+            if self._queue is not None:
+                os.close(self._queue)
+                self._queue = None
 
 
 def redact_url(url: str) -> str:
@@ -34,8 +132,12 @@ def redact_url(url: str) -> str:
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:
+    database = engine.url.database or ""
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, QueuedConnection):
+            dbapi_connection.open_queue(database)
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -50,8 +152,18 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        if mode != "NONE":  # NONE: each statement on its own (a single read)
+        if mode == "NONE":  # each statement on its own (a single read)
+            return
+        raw = connection.connection.dbapi_connection
+        queued = isinstance(raw, QueuedConnection) and mode in ("IMMEDIATE", "EXCLUSIVE")
+        if queued:
+            raw.join_writers(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
             connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            if queued:
+                raw.leave_writers()
+            raise
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -82,6 +194,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # workers stay below PostgreSQL's default of 100 connections.
         kwargs["pool_size"] = 10
         kwargs["max_overflow"] = 30
+    if backend == "sqlite" and parsed.get_driver_name() == "pysqlite":
+        kwargs["connect_args"] = {"factory": QueuedConnection}
     try:
         engine = create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError, ImportError):
