@@ -14,6 +14,7 @@ empty) before ``BEGIN IMMEDIATE``: see :class:`QueuedConnection`.
 from __future__ import annotations
 
 import gc
+import io
 import os
 import sqlite3
 import time
@@ -65,17 +66,20 @@ class QueuedConnection(sqlite3.Connection):
     folder, an in-memory database), nothing queues.
     """
 
-    _queue: int | None = None
-    _queued: bool = False
+    _queue: io.FileIO | None = None
+    """The lock file, open for reading (a file object: closed with this connection, or
+    when it is collected without a close)."""
+    _queued = False
 
     def open_queue(self, database: str) -> None:
         """Use ``database + WRITERS_SUFFIX`` as the queue (silently none if impossible)."""
         if fcntl is None or not database or database == ":memory:" or database.startswith("file:"):
             return
         try:
-            self._queue = os.open(database + WRITERS_SUFFIX, os.O_RDONLY | os.O_CREAT, 0o644)
+            fd = os.open(database + WRITERS_SUFFIX, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError:
-            self._queue = None
+            return
+        self._queue = io.FileIO(fd, "r")
 
     def join_writers(self, *, timeout: float) -> bool:
         """Wait for the queue's lock (at most ``timeout`` seconds); whether it is held."""
@@ -85,7 +89,7 @@ class QueuedConnection(sqlite3.Connection):
         deadline = time.monotonic() + timeout
         while True:
             try:
-                fcntl.flock(self._queue, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self._queue.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     return False
@@ -100,7 +104,7 @@ class QueuedConnection(sqlite3.Connection):
     def leave_writers(self) -> None:
         if self._queued and self._queue is not None:
             self._queued = False
-            fcntl.flock(self._queue, fcntl.LOCK_UN)
+            fcntl.flock(self._queue.fileno(), fcntl.LOCK_UN)
 
     def commit(self) -> None:
         try:
@@ -120,7 +124,7 @@ class QueuedConnection(sqlite3.Connection):
         finally:
             self.leave_writers()
             if self._queue is not None:
-                os.close(self._queue)
+                self._queue.close()  # closing the file drops its lock too
                 self._queue = None
 
 

@@ -8,6 +8,7 @@ SQLite's own busy timeout would.
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 import subprocess
@@ -178,3 +179,14 @@ def test_no_queue_where_there_is_no_file(tmp_path: Path) -> None:
     raw.execute("CREATE TABLE t (x INTEGER)")
     raw.commit()
     raw.close()
+
+
+def test_a_connection_dropped_without_close_frees_the_queue(tmp_path: Path) -> None:
+    path = tmp_path / "gc.db"
+    raw = sqlite3.connect(str(path), factory=QueuedConnection)
+    raw.open_queue(str(path))
+    assert raw.join_writers(timeout=1) is True
+    assert _queue_taken(path)
+    del raw
+    gc.collect()
+    assert not _queue_taken(path)
