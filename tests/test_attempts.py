@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -548,3 +548,53 @@ def test_eight_concurrent_submits(engine: Engine, project: Project) -> None:
         attempt = session.scalars(select(Attempt)).one()
         assert attempt.state == "graded"
     assert recorder.calls == [s.enrolment_id]
+
+
+def test_eight_concurrent_completion_checks_record_one_completion(
+    engine: Engine, project: Project
+) -> None:
+    """Each check reads the completion in its locking statement; on PostgreSQL a check
+    that waited for the lock reads it as it was before the wait, and the completion's
+    unique enrolment must turn that into "already recorded", not an error."""
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        s = setup_course(session, project)
+        for lesson in s.lessons():
+            record_lesson_viewed(session, enrolment_id=s.enrolment_id, lesson_slug=lesson)
+        started = start_final(session, s)
+        submit_attempt(
+            session, attempt_uuid=started.uuid, responses=full_marks(s, started.seed), types=TYPES
+        )
+        # the rule is met and recorded; take the record back, so that it is due again
+        session.execute(delete(Completion))
+        session.get_one(Enrolment, s.enrolment_id).status = "in_progress"
+    recorder = Recorder()
+    pm = make_plugin_manager(load_entry_points=True, plugins=[recorder])
+    barrier = threading.Barrier(8)
+    found: list[Completion | None] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        try:
+            barrier.wait(timeout=30)
+            with factory.begin() as session:
+                completion = evaluate_completion(session, enrolment_id=s.enrolment_id, pm=pm)
+            with lock:
+                found.append(completion)
+        except BaseException as exc:  # collected and asserted below
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len(found) == 8
+    assert sum(c is not None for c in found) == 1
+    assert recorder.calls == [s.enrolment_id]
+    with factory.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Completion)) == 1
+        assert session.get_one(Enrolment, s.enrolment_id).status == "completed"

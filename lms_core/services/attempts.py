@@ -245,6 +245,19 @@ _SAVED_ANSWERS = select(Response.question_id, Response.answer).where(
     Response.attempt_id == bindparam("attempt_id")
 )
 _COMPLETION_ID = select(Completion.id).where(Completion.enrolment_id == bindparam("enrolment_id"))
+_FOR_COMPLETION = _LOCK_ENROLMENT.add_columns(
+    select(Completion.id)
+    .where(Completion.enrolment_id == Enrolment.id)
+    .correlate(Enrolment)
+    .scalar_subquery()
+    .label("completion_id")
+)
+""":data:`_LOCK_ENROLMENT` and the id of its completion, if any, in one round trip.
+
+On PostgreSQL a statement that waited for the lock reads the completion as
+it was before the wait.  The submit and the lesson view already hold the
+lock by then; for anyone else, the completion's unique enrolment catches a
+completion recorded meanwhile (:func:`_evaluate`)."""
 _START_ENROLMENT = (
     update(Enrolment)
     .where(Enrolment.id == bindparam("enrolment_id"))
@@ -1034,8 +1047,10 @@ def _evaluate(
     now: dt.datetime,
 ) -> _Evaluated:
     """Record the completion if the rule is met; say whether one is recorded."""
-    enrolment = _lock_enrolment(connection, enrolment_id)
-    if connection.scalar(_COMPLETION_ID, {"enrolment_id": enrolment_id}) is not None:
+    enrolment = connection.execute(_FOR_COMPLETION, {"enrolment_id": enrolment_id}).first()
+    if enrolment is None:
+        raise NotFoundError(f"no enrolment with id {enrolment_id}")
+    if enrolment.completion_id is not None:
         return _Evaluated(done=True)
     if enrolment.status == "withdrawn":
         return _Evaluated(done=False)
