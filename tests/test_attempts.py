@@ -10,9 +10,10 @@ import datetime as dt
 import shutil
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine, delete, func, select
@@ -45,6 +46,7 @@ from lms_core.services.org import load_builtin_tree
 from lms_core.services.staff import import_staff_file
 from lms_quiz.view import practice_key
 
+T = TypeVar("T")
 TYPES = exercise_types(make_plugin_manager())
 REPO_COURSES = Path(__file__).resolve().parents[1] / "courses"
 COURSE = "chi-thi-28-ke-hoach-tinh"
@@ -498,39 +500,54 @@ def test_lessons_and_completion_rule_all(session: Session, project: Project) -> 
     )
 
 
-def test_eight_concurrent_submits(engine: Engine, project: Project) -> None:
-    factory = session_factory(engine)
-    with factory.begin() as session:
-        s = setup_course(session, project)
-        for lesson in s.lessons():
-            record_lesson_viewed(session, enrolment_id=s.enrolment_id, lesson_slug=lesson)
-        started = start_final(session, s)
-        answers = full_marks(s, started.seed)
-    recorder = Recorder()
-    pm = make_plugin_manager(load_entry_points=True, plugins=[recorder])
-    barrier = threading.Barrier(8)
-    results: list[Any] = []
+def at_once(count: int, work: Callable[[], T]) -> tuple[list[T], list[BaseException]]:
+    """Run ``work`` in ``count`` threads released together; their results and errors."""
+    barrier = threading.Barrier(count)
+    results: list[T] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
 
-    def work() -> None:
+    def run() -> None:
         try:
             barrier.wait(timeout=30)
-            with factory.begin() as session:
-                result = submit_attempt(
-                    session, attempt_uuid=started.uuid, responses=answers, types=TYPES, pm=pm
-                )
+            result = work()
             with lock:
                 results.append(result)
-        except BaseException as exc:  # collected and asserted below
+        except BaseException as exc:  # collected for the test to assert
             with lock:
                 errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
+    threads = [threading.Thread(target=run) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    return results, errors
+
+
+def final_started_after_lessons(session: Session, project: Project) -> tuple[Setup, StartedAttempt]:
+    """The course with every lesson read and the final quiz started: one submit completes it."""
+    s = setup_course(session, project)
+    for lesson in s.lessons():
+        record_lesson_viewed(session, enrolment_id=s.enrolment_id, lesson_slug=lesson)
+    return s, start_final(session, s)
+
+
+def test_eight_concurrent_submits(engine: Engine, project: Project) -> None:
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        s, started = final_started_after_lessons(session, project)
+        answers = full_marks(s, started.seed)
+    recorder = Recorder()
+    pm = make_plugin_manager(load_entry_points=True, plugins=[recorder])
+
+    def work() -> Any:
+        with factory.begin() as session:
+            return submit_attempt(
+                session, attempt_uuid=started.uuid, responses=answers, types=TYPES, pm=pm
+            )
+
+    results, errors = at_once(8, work)
     assert not errors, errors
     assert not any(isinstance(e, OperationalError) for e in errors)
     assert len(results) == 8
@@ -558,10 +575,7 @@ def test_eight_concurrent_completion_checks_record_one_completion(
     unique enrolment must turn that into "already recorded", not an error."""
     factory = session_factory(engine)
     with factory.begin() as session:
-        s = setup_course(session, project)
-        for lesson in s.lessons():
-            record_lesson_viewed(session, enrolment_id=s.enrolment_id, lesson_slug=lesson)
-        started = start_final(session, s)
+        s, started = final_started_after_lessons(session, project)
         submit_attempt(
             session, attempt_uuid=started.uuid, responses=full_marks(s, started.seed), types=TYPES
         )
@@ -570,27 +584,12 @@ def test_eight_concurrent_completion_checks_record_one_completion(
         session.get_one(Enrolment, s.enrolment_id).status = "in_progress"
     recorder = Recorder()
     pm = make_plugin_manager(load_entry_points=True, plugins=[recorder])
-    barrier = threading.Barrier(8)
-    found: list[Completion | None] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
-    def work() -> None:
-        try:
-            barrier.wait(timeout=30)
-            with factory.begin() as session:
-                completion = evaluate_completion(session, enrolment_id=s.enrolment_id, pm=pm)
-            with lock:
-                found.append(completion)
-        except BaseException as exc:  # collected and asserted below
-            with lock:
-                errors.append(exc)
+    def work() -> Completion | None:
+        with factory.begin() as session:
+            return evaluate_completion(session, enrolment_id=s.enrolment_id, pm=pm)
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    found, errors = at_once(8, work)
     assert not errors, errors
     assert len(found) == 8
     assert sum(c is not None for c in found) == 1
