@@ -29,6 +29,7 @@ import pytest
 from lms_core.courses import check_courses
 from lms_core.plugins import exercise_types, make_plugin_manager
 from lms_quiz.model import (
+    QUESTION_KINDS,
     AcceptedAnswer,
     DrawRule,
     FillBlanks,
@@ -384,16 +385,7 @@ def _names() -> list[str]:
 def test_fixture_covers_every_kind_and_option(golden: dict[str, Any]) -> None:
     quizzes = [Quiz.model_validate(data) for data in golden["quizzes"].values()]
     kinds = {q.kind for quiz in quizzes for q in quiz.questions()}
-    assert kinds == {
-        "single",
-        "multiple",
-        "truefalse",
-        "short",
-        "numeric",
-        "matching",
-        "ordering",
-        "blanks",
-    }
+    assert kinds == set(QUESTION_KINDS)
     assert any(e.kind == "scenario" for quiz in quizzes for e in quiz.entries)
     assert {quiz.graded for quiz in quizzes} == {True, False}
     assert any(quiz.time_limit_minutes and quiz.max_attempts for quiz in quizzes)

@@ -230,8 +230,32 @@ _ROLES: dict[str, tuple[Role, ...]] = {
 }
 _CACHE_SIZE = 256
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 _cache: OrderedDict[tuple[int, int], tuple[Quiz, dict[tuple[int, str], IdMap]]] = OrderedDict()
 _cache_lock = threading.Lock()
+
+
+def remembered(
+    cache: OrderedDict[K, tuple[Quiz, V]], key: K, quiz: Quiz, size: int, compute: Callable[[], V]
+) -> V:
+    """``compute()``, kept in ``cache`` under ``key``: at most ``size`` entries, the least
+    recently used dropped first.
+
+    An entry holds the quiz itself and is only reused for that very object
+    (an ``id()`` in ``key`` can come back for a later object).
+    """
+    with _cache_lock:
+        hit = cache.get(key)
+        if hit is not None and hit[0] is quiz:
+            cache.move_to_end(key)
+            return hit[1]
+    value = compute()
+    with _cache_lock:
+        cache[key] = (quiz, value)
+        while len(cache) > size:
+            cache.popitem(last=False)
+    return value
 
 
 _STATIC: OrderedDict[int, tuple[Quiz, dict[str, Any]]] = OrderedDict()
@@ -404,18 +428,7 @@ def attempt_ids(quiz: Quiz, seed: int) -> dict[tuple[int, str], IdMap]:
     ``benchmarks/quiz_grading`` before marking moved to :func:`attempt_index`.  The cache holds
     the quiz itself, so an entry is only reused for the very same object.
     """
-    key = (id(quiz), seed)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None and hit[0] is quiz:
-            _cache.move_to_end(key)
-            return hit[1]
-    ids = _derive_ids(quiz, seed)
-    with _cache_lock:
-        _cache[key] = (quiz, ids)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return ids
+    return remembered(_cache, (id(quiz), seed), quiz, _CACHE_SIZE, lambda: _derive_ids(quiz, seed))
 
 
 def public_ids(quiz: Quiz, question: Question, *, seed: int, role: Role) -> IdMap:

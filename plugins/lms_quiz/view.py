@@ -20,7 +20,6 @@ so whatever a caller does to its dict cannot reach the form.
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -30,6 +29,7 @@ from lms_quiz.attempt import (
     left_order,
     option_order,
     public_ids,
+    remembered,
     select_entries,
     selected_questions,
 )
@@ -99,7 +99,6 @@ def public_view(quiz: Quiz, *, seed: int) -> dict[str, Any]:
 
 _VIEWS: OrderedDict[tuple[int, int], tuple[Quiz, dict[str, Any]]] = OrderedDict()
 _VIEWS_SIZE = 64
-_views_lock = threading.Lock()
 
 
 def shared_view(quiz: Quiz, *, seed: int) -> dict[str, Any]:
@@ -112,18 +111,9 @@ def shared_view(quiz: Quiz, *, seed: int) -> dict[str, Any]:
     reused for the very same object, and nothing outside this package sees
     the remembered dict (:func:`public_view` copies it).
     """
-    key = (id(quiz), seed)
-    with _views_lock:
-        hit = _VIEWS.get(key)
-        if hit is not None and hit[0] is quiz:
-            _VIEWS.move_to_end(key)
-            return hit[1]
-    view = _build_view(quiz, seed=seed)
-    with _views_lock:
-        _VIEWS[key] = (quiz, view)
-        while len(_VIEWS) > _VIEWS_SIZE:
-            _VIEWS.popitem(last=False)
-    return view
+    return remembered(
+        _VIEWS, (id(quiz), seed), quiz, _VIEWS_SIZE, lambda: _build_view(quiz, seed=seed)
+    )
 
 
 _NESTED = ("options", "left", "right", "items", "gaps")
